@@ -1,0 +1,33 @@
+/* lnlfer: command-line front end of the lnlfer engine. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: lnlfer COMMAND [OPTIONS] IMAGE...\n"
+               "\n"
+               "commands:\n"
+               "  classify   classify each image as an already-cropped face\n"
+               "\n"
+               "Run 'lnlfer COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("lnlfer %s\n", LNLFER_VERSION);
+    return 0;
+  }
+  if (strcmp(argv[1], "classify") == 0) return cmd_classify(argc - 1, argv + 1);
+  fprintf(stderr, "lnlfer: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

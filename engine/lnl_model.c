@@ -1,0 +1,196 @@
+/* The public API: model loading, contexts, classification. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lnl_error.h"
+#include "lnl_net.h"
+#include "lnl_preprocess.h"
+#include "lnlfer.h"
+
+struct lnl_model {
+  lnl_net net;
+  lnl_metadata_entry *metadata;
+  int metadata_count;
+};
+
+struct lnl_context {
+  const lnl_model *model;
+  lnl_net_scratch scratch;
+  lnl_parallel par;
+  float *input;
+};
+
+static void free_metadata(lnl_metadata_entry *m, int count) {
+  for (int i = 0; i < count; i++) {
+    free(m[i].key);
+    free(m[i].value);
+  }
+  free(m);
+}
+
+lnl_status lnl_model_open_memory(const void *data, size_t size, lnl_model **out, lnl_error *err) {
+  if (!out) return lnl_fail(err, LNL_ERR_ARGUMENT, "no place to return the model");
+  *out = NULL;
+  lnl_safetensors st;
+  lnl_status s = lnl_safetensors_parse(data, size, &st, err);
+  if (s) return s;
+  lnl_config cfg;
+  lnl_model *model = calloc(1, sizeof *model);
+  if (!model) {
+    s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory opening the model");
+  } else if (!(s = lnl_config_parse(lnl_safetensors_metadata(&st, LNL_CONFIG_KEY), &cfg, err)) &&
+             !(s = lnl_net_load(&model->net, &cfg, &st, err))) {
+    /* keep the metadata strings; the tensor data has been copied */
+    model->metadata = st.metadata;
+    model->metadata_count = st.metadata_count;
+    st.metadata = NULL;
+    st.metadata_count = 0;
+    lnl_parallel_init();
+    *out = model;
+  }
+  lnl_safetensors_free(&st);
+  if (s) free(model);
+  return s;
+}
+
+lnl_status lnl_model_open(const char *path, lnl_model **out, lnl_error *err) {
+  if (!out || !path) return lnl_fail(err, LNL_ERR_ARGUMENT, "no weights file given");
+  *out = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return lnl_fail(err, LNL_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+  struct stat sb;
+  lnl_status s;
+  if (fstat(fd, &sb) != 0) {
+    s = lnl_fail(err, LNL_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+  } else if (!S_ISREG(sb.st_mode)) {
+    s = lnl_fail(err, LNL_ERR_IO, "%s is not a regular file", path);
+  } else if (sb.st_size < 8) {
+    s = lnl_fail(err, LNL_ERR_FORMAT, "%s is too short to be a weights file (%lld bytes)", path,
+                 (long long)sb.st_size);
+  } else {
+    void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+      s = lnl_fail(err, LNL_ERR_IO, "cannot map %s: %s", path, strerror(errno));
+    } else {
+      s = lnl_model_open_memory(map, (size_t)sb.st_size, out, err);
+      munmap(map, (size_t)sb.st_size);
+      if (s && err) {
+        /* prefix the file name so the user knows which file is bad */
+        char msg[sizeof err->message];
+        memcpy(msg, err->message, sizeof msg);
+        lnl_fail(err, s, "%s: %s", path, msg);
+      }
+    }
+  }
+  close(fd);
+  return s;
+}
+
+void lnl_model_close(lnl_model *model) {
+  if (!model) return;
+  lnl_net_free(&model->net);
+  free_metadata(model->metadata, model->metadata_count);
+  free(model);
+}
+
+int lnl_model_num_classes(const lnl_model *m) { return m->net.cfg.num_classes; }
+
+const char *lnl_model_class_name(const lnl_model *m, int index) {
+  if (index < 0 || index >= m->net.cfg.num_classes) return NULL;
+  return m->net.cfg.class_names[index];
+}
+
+int lnl_model_num_regions(const lnl_model *m) { return m->net.cfg.num_regions; }
+int lnl_model_input_size(const lnl_model *m) { return m->net.cfg.input_size; }
+int lnl_model_input_channels(const lnl_model *m) { return m->net.cfg.input_channels; }
+uint64_t lnl_model_macs(const lnl_model *m) { return m->net.macs; }
+
+const char *lnl_model_metadata(const lnl_model *m, const char *key) {
+  for (int i = 0; key && i < m->metadata_count; i++)
+    if (strcmp(m->metadata[i].key, key) == 0) return m->metadata[i].value;
+  return NULL;
+}
+
+lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **out, lnl_error *err) {
+  if (!out || !model) return lnl_fail(err, LNL_ERR_ARGUMENT, "no model for the context");
+  if (threads < 1 || threads > 64)
+    return lnl_fail(err, LNL_ERR_ARGUMENT, "thread count %d is outside 1..64", threads);
+  *out = NULL;
+  lnl_context *ctx = calloc(1, sizeof *ctx);
+  const lnl_config *cfg = &model->net.cfg;
+  size_t in = (size_t)cfg->input_channels * cfg->input_size * cfg->input_size;
+  if (!ctx || !(ctx->input = malloc(in * sizeof(float)))) {
+    free(ctx);
+    return lnl_fail(err, LNL_ERR_MEMORY, "out of memory creating a context");
+  }
+  lnl_status s = lnl_net_scratch_new(&model->net, &ctx->scratch, err);
+  if (s) {
+    free(ctx->input);
+    free(ctx);
+    return s;
+  }
+  ctx->model = model;
+  ctx->par.threads = threads;
+  *out = ctx;
+  return LNL_OK;
+}
+
+void lnl_context_free(lnl_context *ctx) {
+  if (!ctx) return;
+  lnl_net_scratch_free(&ctx->scratch);
+  free(ctx->input);
+  free(ctx);
+}
+
+/* Runs the network on ctx->input-like data and fills one result; region
+ * rectangles are scaled from feature cells by (sx, sy). */
+static void run_one(lnl_context *ctx, const float *input, float sx, float sy, lnl_result *r) {
+  const lnl_net *net = &ctx->model->net;
+  const lnl_config *cfg = &net->cfg;
+  memset(r, 0, sizeof *r);
+  lnl_net_forward(net, &ctx->scratch, input, r->probs, r->weights, &ctx->par);
+  r->label = 0;
+  for (int k = 1; k < cfg->num_classes; k++)
+    if (r->probs[k] > r->probs[r->label]) r->label = k;
+  for (int i = 0; i < cfg->num_regions; i++) {
+    const int *g = cfg->regions[i];
+    r->regions[i] = (lnl_rect){g[0] * sx, g[1] * sy, g[2] * sx, g[3] * sy};
+  }
+}
+
+lnl_status lnl_preprocess(const lnl_model *model, const lnl_image *crop, float *input,
+                          lnl_error *err) {
+  if (!model || !input) return lnl_fail(err, LNL_ERR_ARGUMENT, "no model or output buffer");
+  return lnl_preprocess_crop(&model->net.cfg, crop, input, err);
+}
+
+lnl_status lnl_classify(lnl_context *ctx, const lnl_image *crops, int n, lnl_result *results,
+                        lnl_error *err) {
+  if (!ctx || (n > 0 && (!crops || !results)) || n < 0)
+    return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_classify: bad arguments");
+  const lnl_config *cfg = &ctx->model->net.cfg;
+  float cell = (float)cfg->input_size / (float)cfg->feature_size;
+  for (int i = 0; i < n; i++) {
+    lnl_status s = lnl_preprocess_crop(cfg, &crops[i], ctx->input, err);
+    if (s) return s;
+    run_one(ctx, ctx->input, cell * (float)crops[i].width / (float)cfg->input_size,
+            cell * (float)crops[i].height / (float)cfg->input_size, &results[i]);
+  }
+  return LNL_OK;
+}
+
+lnl_status lnl_run(lnl_context *ctx, const float *inputs, int n, lnl_result *results,
+                   lnl_error *err) {
+  if (!ctx || (n > 0 && (!inputs || !results)) || n < 0)
+    return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_run: bad arguments");
+  const lnl_config *cfg = &ctx->model->net.cfg;
+  size_t in = (size_t)cfg->input_channels * cfg->input_size * cfg->input_size;
+  float cell = (float)cfg->input_size / (float)cfg->feature_size;
+  for (int i = 0; i < n; i++) run_one(ctx, inputs + (size_t)i * in, cell, cell, &results[i]);
+  return LNL_OK;
+}

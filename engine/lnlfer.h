@@ -1,0 +1,105 @@
+/* lnlfer: facial-expression inference with the Local Non-Local joint network.
+ *
+ * The public interface of the engine library. Pure C11; no global state beyond
+ * OpenBLAS's own. A model is immutable after opening and may be shared by
+ * threads; a context holds one thread's scratch memory and must not be used by
+ * two threads at once.
+ *
+ * Every function that can fail returns an lnl_status and, when `err` is not
+ * NULL, fills it with a message meant for the user. The library never prints
+ * and never exits.
+ */
+#ifndef LNLFER_H
+#define LNLFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LNL_MAX_CLASSES 16
+#define LNL_MAX_REGIONS 64
+
+typedef enum lnl_status {
+  LNL_OK = 0,
+  LNL_ERR_IO,       /* file could not be opened or read */
+  LNL_ERR_FORMAT,   /* not a valid safetensors file */
+  LNL_ERR_MODEL,    /* valid file, but not a network this engine can run */
+  LNL_ERR_ARGUMENT, /* bad argument (empty image, null pointer, ...) */
+  LNL_ERR_MEMORY    /* out of memory */
+} lnl_status;
+
+typedef struct lnl_error {
+  lnl_status code;
+  char message[512];
+} lnl_error;
+
+typedef struct lnl_model lnl_model;
+typedef struct lnl_context lnl_context;
+
+/* An 8-bit RGB image: `stride` bytes between rows, 3 bytes per pixel. */
+typedef struct lnl_image {
+  const uint8_t *pixels;
+  int width;
+  int height;
+  size_t stride;
+} lnl_image;
+
+typedef struct lnl_rect {
+  float x, y, w, h;
+} lnl_rect;
+
+/* What the network says about one face crop. */
+typedef struct lnl_result {
+  int label;                         /* index of the most probable class */
+  float probs[LNL_MAX_CLASSES];      /* lnl_model_num_classes() used */
+  float weights[LNL_MAX_REGIONS];    /* region weights, sum 1 */
+  lnl_rect regions[LNL_MAX_REGIONS]; /* each region in crop coordinates */
+} lnl_result;
+
+/* Opens a weights file (safetensors). The file is memory-mapped while it is
+ * validated and loaded; nothing of it is kept open afterwards. */
+lnl_status lnl_model_open(const char *path, lnl_model **out, lnl_error *err);
+
+/* Same, from a buffer the caller owns; it is not referenced after return. */
+lnl_status lnl_model_open_memory(const void *data, size_t size, lnl_model **out, lnl_error *err);
+
+void lnl_model_close(lnl_model *model);
+
+int lnl_model_num_classes(const lnl_model *model);
+const char *lnl_model_class_name(const lnl_model *model, int index);
+int lnl_model_num_regions(const lnl_model *model);
+/* Side of the square network input, in pixels, and its channel count (1 or 3). */
+int lnl_model_input_size(const lnl_model *model);
+int lnl_model_input_channels(const lnl_model *model);
+/* Multiply-adds for one face, counted from the layer shapes. */
+uint64_t lnl_model_macs(const lnl_model *model);
+/* A string from the file's __metadata__, or NULL. */
+const char *lnl_model_metadata(const lnl_model *model, const char *key);
+
+/* A context runs the model with up to `threads` threads (>= 1). */
+lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **out, lnl_error *err);
+void lnl_context_free(lnl_context *ctx);
+
+/* Classifies `n` face crops (each an already-cut face of any size). */
+lnl_status lnl_classify(lnl_context *ctx, const lnl_image *crops, int n, lnl_result *results,
+                        lnl_error *err);
+
+/* Preprocessing alone: writes channels x size x size floats for one crop. */
+lnl_status lnl_preprocess(const lnl_model *model, const lnl_image *crop, float *input,
+                          lnl_error *err);
+
+/* The network alone on `n` preprocessed inputs laid out one after another;
+ * region rectangles are reported in network-input coordinates. */
+lnl_status lnl_run(lnl_context *ctx, const float *inputs, int n, lnl_result *results,
+                   lnl_error *err);
+
+const char *lnl_status_name(lnl_status status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
