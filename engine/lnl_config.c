@@ -23,7 +23,7 @@ static lnl_status get_int(const cJSON *root, const char *key, int lo, int hi, in
 
 static lnl_status get_float(const cJSON *root, const char *key, float *out, lnl_error *err) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
-  if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+  if (!cJSON_IsNumber(v) || !isfinite((float)v->valuedouble))
     return lnl_fail(err, LNL_ERR_MODEL, "model config: '%s' is missing or not a number", key);
   *out = (float)v->valuedouble;
   return LNL_OK;
@@ -102,7 +102,7 @@ static lnl_status parse_fields(const cJSON *root, lnl_config *cfg, lnl_error *er
   const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
   if (!cJSON_IsString(format) || strcmp(format->valuestring, "lnlfer-lnlnet") != 0)
     return lnl_fail(err, LNL_ERR_MODEL, "model config: 'format' is not \"lnlfer-lnlnet\"");
-  int version;
+  int version = 0;
   lnl_status s;
   if ((s = get_int(root, "version", 1, 1000, &version, err))) return s;
   if (version != 1)
@@ -139,7 +139,7 @@ lnl_status lnl_config_parse(const char *json, lnl_config *cfg, lnl_error *err) {
   if (!json)
     return lnl_fail(err, LNL_ERR_MODEL,
                     "the weights file has no '%s' metadata: not an lnlfer model", LNL_CONFIG_KEY);
-  cJSON *root = cJSON_Parse(json);
+  cJSON *root = cJSON_ParseWithOpts(json, NULL, 1); /* nothing may follow the object */
   if (!root)
     return lnl_fail(err, LNL_ERR_MODEL, "the '%s' metadata is not valid JSON", LNL_CONFIG_KEY);
   lnl_status s =

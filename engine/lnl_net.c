@@ -56,7 +56,7 @@ static lnl_status take(loader *L, const char *name, int ndim, const int64_t *sha
 }
 
 static lnl_status take1(loader *L, const char *prefix, const char *field, int64_t n, float **out) {
-  char name[160];
+  char name[256];
   snprintf(name, sizeof name, "%s.%s", prefix, field);
   return take(L, name, 1, &n, out);
 }
@@ -85,7 +85,7 @@ static lnl_status bind_conv(loader *L, lnl_conv *c, const char *wname, const cha
 /* ConvBN module of model.py: PREFIX.conv.weight + PREFIX.bn.* */
 static lnl_status bind_convbn(loader *L, lnl_conv *c, const char *prefix, int cin, int cout, int k,
                               int groups) {
-  char wname[160], bn[160];
+  char wname[128], bn[128];
   snprintf(wname, sizeof wname, "%s.conv.weight", prefix);
   snprintf(bn, sizeof bn, "%s.bn", prefix);
   return bind_conv(L, c, wname, bn, cin, cout, k, groups);
@@ -93,7 +93,7 @@ static lnl_status bind_convbn(loader *L, lnl_conv *c, const char *prefix, int ci
 
 /* 1x1 convolution with its own bias. */
 static lnl_status bind_pointwise(loader *L, lnl_conv *c, const char *prefix, int cin, int cout) {
-  char wname[160];
+  char wname[128];
   *c = (lnl_conv){cin, cout, 1, 1, 1, 0, 1, NULL, NULL};
   snprintf(wname, sizeof wname, "%s.weight", prefix);
   int64_t shape[4] = {cout, cin, 1, 1};
@@ -102,7 +102,7 @@ static lnl_status bind_pointwise(loader *L, lnl_conv *c, const char *prefix, int
 }
 
 static lnl_status bind_linear(loader *L, lnl_linear *lin, const char *prefix, int in, int out) {
-  char wname[160];
+  char wname[128];
   *lin = (lnl_linear){in, out, NULL, NULL};
   snprintf(wname, sizeof wname, "%s.weight", prefix);
   int64_t shape[2] = {out, in};
@@ -126,7 +126,7 @@ static void count_macs(lnl_net *net) {
   m +=
       conv_macs(&net->local1, cfg->regions[0][2]) + conv_macs(&net->local2, cfg->regions[0][2] / 2);
   m += conv_macs(&net->theta, n) * 3 + conv_macs(&net->nl_out, n);
-  m += 2ull * (uint64_t)n * n * n * cfg->nonlocal_inner;
+  m += 2ull * (uint64_t)(n * n) * (uint64_t)(n * n) * cfg->nonlocal_inner; /* n*n positions */
   m += (uint64_t)cfg->num_regions * (uint64_t)(net->score1.in * net->score1.out + net->score2.in);
   m += (uint64_t)net->classifier.in * net->classifier.out;
   net->macs = m;

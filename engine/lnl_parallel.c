@@ -45,6 +45,7 @@ void lnl_gemm(lnl_parallel *par, int ta, int tb, int m, int n, int k, const floa
   pthread_t tids[MAX_THREADS];
   int started[MAX_THREADS] = {0};
   int block = (n + threads - 1) / threads;
+  threads = (n + block - 1) / block; /* rounding block up can leave the last threads no columns */
   for (int t = 0; t < threads; t++) {
     int n0 = t * block, n1 = n0 + block < n ? n0 + block : n;
     const float *bt = tb ? b + (size_t)n0 * ldb : b + n0;

@@ -55,9 +55,11 @@ static char *dup_string(const char *s) {
   return copy;
 }
 
+/* By offset, then by size: an empty tensor sits before a tensor at its offset. */
 static int compare_offsets(const void *a, const void *b) {
   const lnl_tensor_view *x = a, *y = b;
-  return x->data < y->data ? -1 : x->data > y->data ? 1 : 0;
+  if (x->data != y->data) return x->data < y->data ? -1 : 1;
+  return x->nbytes < y->nbytes ? -1 : x->nbytes > y->nbytes ? 1 : 0;
 }
 
 static lnl_status parse_metadata(const cJSON *obj, lnl_safetensors *st, lnl_error *err) {

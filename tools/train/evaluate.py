@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""Accuracy of the shipped weights on a folder of labelled faces, measured through the
+C engine (`lnlfer classify`), so the numbers are those of what users run.
+
+    /usr/bin/python3 tools/train/evaluate.py ../shared/data/ferplus/valid
+    /usr/bin/python3 tools/train/evaluate.py ../shared/data/rafdb --raf-split valid
+
+Folder kinds, detected automatically:
+- FER+ split (has label.csv with ten annotator votes): label = majority vote, images whose
+  majority is unknown/NF dropped; 8 classes.
+- RAF-DB root (train/0..6 folders): --raf-split valid|train|all selects our fixed
+  validation part (md5 of the file name mod 10 == 0); 7 classes, scored by arg-max over
+  the 7 (no contempt).
+- Any folder whose subfolders are class names (neutral, happiness, ...): one class each.
+Duplicate images (same decoded pixels) are counted once.
+Prints accuracy, mean per-class accuracy and the confusion matrix; --json writes them.
+"""
+import argparse
+import csv
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import FERPLUS_COLUMNS, RAF_FOLDERS, raf_is_validation  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+CLASSES = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"]
+
+
+def ferplus_items(folder):
+    items = []
+    with open(os.path.join(folder, "label.csv"), newline="") as f:
+        for row in csv.reader(f):
+            if not row or not row[0].endswith(".png"):
+                continue
+            votes = [float(v) for v in row[2:12]]
+            top = int(np.argmax(votes))
+            path = os.path.join(folder, row[0])
+            if top < 8 and os.path.exists(path):
+                items.append((path, CLASSES.index(FERPLUS_COLUMNS[top])))
+    return items, CLASSES
+
+
+def rafdb_items(folder, split):
+    items = []
+    for num, cls in sorted(RAF_FOLDERS.items()):
+        sub = os.path.join(folder, "train", str(num))
+        for name in sorted(os.listdir(sub)):
+            if split == "all" or raf_is_validation(name) == (split == "valid"):
+                items.append((os.path.join(sub, name), CLASSES.index(cls)))
+    return items, [c for c in CLASSES if c != "contempt"]
+
+
+def class_folder_items(folder):
+    items = []
+    for cls in CLASSES:
+        sub = os.path.join(folder, cls)
+        if os.path.isdir(sub):
+            items += [(os.path.join(sub, n), CLASSES.index(cls)) for n in sorted(os.listdir(sub))]
+    present = [c for c in CLASSES if os.path.isdir(os.path.join(folder, c))]
+    return items, present
+
+
+def dedup(items):
+    seen, out = set(), []
+    for path, label in items:
+        with Image.open(path) as im:
+            h = hashlib.md5(im.convert("RGB").tobytes()).hexdigest()
+        if h not in seen:
+            seen.add(h)
+            out.append((path, label))
+    return out
+
+
+def classify(lnlfer, weights, paths, threads, chunk=400):
+    """Runs `lnlfer classify` and returns {path: probabilities[8]}."""
+    probs = {}
+    for i in range(0, len(paths), chunk):
+        cmd = [lnlfer, "classify", "--format", "csv", "--threads", str(threads)]
+        if weights:
+            cmd += ["--weights", weights]
+        out = subprocess.run(cmd + paths[i:i + chunk], check=True, capture_output=True, text=True)
+        rows = csv.DictReader(io.StringIO(out.stdout))
+        for row in rows:
+            probs[row["file"]] = np.array([float(row[c]) for c in CLASSES])
+    return probs
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("folder")
+    p.add_argument("--raf-split", default="valid", choices=["valid", "train", "all"])
+    p.add_argument("--lnlfer", default=os.path.join(ROOT, "build", "cli", "lnlfer"))
+    p.add_argument("--weights", help="weights file (default: the one lnlfer finds)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", help="also write the results here")
+    args = p.parse_args()
+
+    if os.path.exists(os.path.join(args.folder, "label.csv")):
+        kind, (items, scored) = "ferplus", ferplus_items(args.folder)
+    elif os.path.isdir(os.path.join(args.folder, "train", "0")):
+        kind, (items, scored) = f"rafdb-{args.raf_split}", rafdb_items(args.folder, args.raf_split)
+    else:
+        kind, (items, scored) = "class-folders", class_folder_items(args.folder)
+    if not items:
+        sys.exit(f"no labelled images found in {args.folder}")
+    items = dedup(items)
+    probs = classify(args.lnlfer, args.weights, [path for path, _ in items], args.threads)
+    idx = [CLASSES.index(c) for c in scored]
+    conf = np.zeros((len(scored), len(scored)), np.int64)
+    for path, label in items:
+        pred = idx[int(np.argmax(probs[path][idx]))]  # arg-max over the scored classes
+        conf[idx.index(label), idx.index(pred)] += 1
+    per_class = np.diag(conf) / np.maximum(conf.sum(1), 1)
+    present = conf.sum(1) > 0
+    result = {"folder": args.folder, "kind": kind, "images": int(conf.sum()),
+              "accuracy": float(np.trace(conf) / conf.sum()),
+              "mean_class_accuracy": float(per_class[present].mean()),
+              "classes": scored, "per_class_accuracy": [float(v) for v in per_class],
+              "confusion": conf.tolist()}
+    print(f"{kind}: {result['images']} images (duplicates removed)")
+    print(f"accuracy {100 * result['accuracy']:.2f} %   "
+          f"mean per-class accuracy {100 * result['mean_class_accuracy']:.2f} %")
+    print("confusion matrix (rows: true, columns: predicted)")
+    print(" " * 10 + "".join(f"{c[:8]:>9}" for c in scored) + "   recall")
+    for i, c in enumerate(scored):
+        print(f"{c:<10}" + "".join(f"{v:9d}" for v in conf[i]) + f"   {100 * per_class[i]:5.1f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
