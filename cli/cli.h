@@ -22,8 +22,12 @@ lnl_image cli_image_view(const cli_image *img);
 lnl_model *cli_open_model(const char *weights_arg);
 
 /* Writes s as one CSV field (quoted when it holds a comma, quote or newline). */
+/* Same for the face detector (--detector, $LNLFER_DETECTOR). */
+lnl_detector *cli_open_detector(const char *detector_arg);
+
 void cli_csv_field(FILE *out, const char *s);
 
 int cmd_classify(int argc, char **argv);
+int cmd_detect(int argc, char **argv);
 
 #endif

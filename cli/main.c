@@ -9,6 +9,7 @@ static void usage(FILE *out) {
                "\n"
                "commands:\n"
                "  classify   classify each image as an already-cropped face\n"
+               "  detect     find the faces in each image (boxes, scores, landmarks)\n"
                "\n"
                "Run 'lnlfer COMMAND --help' for a command's options.\n");
 }
@@ -27,6 +28,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (strcmp(argv[1], "classify") == 0) return cmd_classify(argc - 1, argv + 1);
+  if (strcmp(argv[1], "detect") == 0) return cmd_detect(argc - 1, argv + 1);
   fprintf(stderr, "lnlfer: unknown command '%s'\n", argv[1]);
   usage(stderr);
   return 2;

@@ -12,8 +12,10 @@ static int is_pointwise(const lnl_conv *conv) {
   return conv->kh == 1 && conv->kw == 1 && conv->stride == 1 && conv->pad == 0;
 }
 
+static int is_depthwise(const lnl_conv *conv);
+
 size_t lnl_conv_scratch(const lnl_conv *conv, int h, int w) {
-  if (is_pointwise(conv)) return 0;
+  if (is_pointwise(conv) || is_depthwise(conv)) return 0;
   size_t oh = (size_t)lnl_conv_out_size(h, conv->kh, conv->stride, conv->pad);
   size_t ow = (size_t)lnl_conv_out_size(w, conv->kw, conv->stride, conv->pad);
   return (size_t)(conv->cin / conv->groups) * conv->kh * conv->kw * oh * ow;
@@ -45,6 +47,36 @@ static void im2col(const float *in, int c, int h, int w, int kh, int kw, int str
   }
 }
 
+static int is_depthwise(const lnl_conv *conv) {
+  return conv->groups == conv->cin && conv->cout == conv->cin;
+}
+
+/* One filter per channel: a direct loop beats im2col + a 1-row product. */
+static void depthwise(const lnl_conv *conv, const float *in, int h, int w, float *out, int oh,
+                      int ow) {
+  int kh = conv->kh, kw = conv->kw, s = conv->stride, p = conv->pad;
+  for (int c = 0; c < conv->cin; c++) {
+    const float *plane = in + (size_t)c * h * w;
+    const float *k = conv->weight + (size_t)c * kh * kw;
+    float *dst = out + (size_t)c * oh * ow;
+    for (int oy = 0; oy < oh; oy++) {
+      for (int ox = 0; ox < ow; ox++) {
+        float acc = 0.0f;
+        for (int ky = 0; ky < kh; ky++) {
+          int iy = oy * s - p + ky;
+          if (iy < 0 || iy >= h) continue;
+          const float *row = plane + (size_t)iy * w;
+          for (int kx = 0; kx < kw; kx++) {
+            int ix = ox * s - p + kx;
+            if (ix >= 0 && ix < w) acc += k[ky * kw + kx] * row[ix];
+          }
+        }
+        dst[(size_t)oy * ow + ox] = acc;
+      }
+    }
+  }
+}
+
 void lnl_conv2d(const lnl_conv *conv, const float *in, int h, int w, float *out, float *scratch,
                 int relu, lnl_parallel *par) {
   int oh = lnl_conv_out_size(h, conv->kh, conv->stride, conv->pad);
@@ -52,7 +84,8 @@ void lnl_conv2d(const lnl_conv *conv, const float *in, int h, int w, float *out,
   int cin_g = conv->cin / conv->groups, cout_g = conv->cout / conv->groups;
   int kdim = cin_g * conv->kh * conv->kw;
   size_t npix = (size_t)oh * ow;
-  for (int g = 0; g < conv->groups; g++) {
+  if (is_depthwise(conv)) depthwise(conv, in, h, w, out, oh, ow);
+  for (int g = 0; g < conv->groups && !is_depthwise(conv); g++) {
     const float *x = in + (size_t)g * cin_g * h * w;
     const float *col = x;
     if (!is_pointwise(conv)) {
@@ -240,4 +273,14 @@ void lnl_attention(const float *theta, const float *phi, const float *g, int d, 
   }
   /* y = g att^T, [d][n] */
   lnl_gemm(par, 0, 1, d, n, n, g, n, att, n, 0.0f, y, n);
+}
+
+void lnl_pad2d(const float *in, int c, int h, int w, int top, int left, int bottom, int right,
+               float *out) {
+  int ow = w + left + right, oh = h + top + bottom;
+  memset(out, 0, sizeof(float) * (size_t)c * oh * ow);
+  for (int k = 0; k < c; k++)
+    for (int y = 0; y < h; y++)
+      memcpy(out + ((size_t)k * oh + y + top) * ow + left, in + ((size_t)k * h + y) * w,
+             sizeof(float) * (size_t)w);
 }

@@ -54,6 +54,10 @@ void lnl_global_avgpool(const float *in, int c, int h, int w, float *out);
 void lnl_resize_bilinear(const float *in, int c, int h, int w, float *out, int oh, int ow);
 void lnl_resize_nearest(const float *in, int c, int h, int w, float *out, int oh, int ow);
 
+/* Zero padding: out is c x (h + top + bottom) x (w + left + right). */
+void lnl_pad2d(const float *in, int c, int h, int w, int top, int left, int bottom, int right,
+               float *out);
+
 /* Copies the window (x, y, cw, ch) of every channel; the window must lie inside. */
 void lnl_crop(const float *in, int c, int h, int w, int x, int y, int cw, int ch, float *out);
 /* Channel concatenation of CHW tensors of equal h x w is consecutive copies. */

@@ -4,9 +4,6 @@
 
 #include "lnl_config.h"
 
-/* Largest crop side accepted; bigger crops should be downscaled by the caller. */
-#define LNL_MAX_CROP_SIDE 65536
-
 lnl_status lnl_preprocess_crop(const lnl_config *cfg, const lnl_image *crop, float *out,
                                lnl_error *err);
 

@@ -96,6 +96,53 @@ lnl_status lnl_preprocess(const lnl_model *model, const lnl_image *crop, float *
 lnl_status lnl_run(lnl_context *ctx, const float *inputs, int n, lnl_result *results,
                    lnl_error *err);
 
+/* ---- Face detection ---------------------------------------------------- */
+
+#define LNL_MAX_LANDMARKS 8
+
+typedef struct lnl_detector lnl_detector;
+
+/* One face: box in image pixels, detector confidence, landmarks in image pixels
+ * (for BlazeFace: right eye, left eye, nose, mouth, right ear, left ear; "right"
+ * is the person's right, on the left of the image). */
+typedef struct lnl_face {
+  lnl_rect box;
+  float score;
+  int num_landmarks;
+  float landmarks[LNL_MAX_LANDMARKS][2];
+} lnl_face;
+
+typedef struct lnl_detect_options {
+  float score_threshold; /* minimum confidence, 0..1 */
+  float nms_iou;         /* overlapping detections above this IoU are blended */
+  int min_face_size;     /* pixels (box width); smaller faces are dropped */
+  int max_faces;         /* keep the most confident; 0 = no limit */
+  int max_side;          /* larger images are detected on a downscaled copy */
+  int threads;
+} lnl_detect_options;
+
+/* Defaults from the detector file (threshold, IoU) and sensible limits. */
+void lnl_detect_options_init(const lnl_detector *det, lnl_detect_options *opt);
+
+lnl_status lnl_detector_open(const char *path, lnl_detector **out, lnl_error *err);
+lnl_status lnl_detector_open_memory(const void *data, size_t size, lnl_detector **out,
+                                    lnl_error *err);
+void lnl_detector_close(lnl_detector *det);
+/* Multiply-adds of one network pass. */
+uint64_t lnl_detector_macs(const lnl_detector *det);
+const char *lnl_detector_metadata(const lnl_detector *det, const char *key);
+
+/* Finds faces in an image of any size. On success *faces is a malloc'd array of
+ * *count faces, most confident first (free it with free()); no face is not an
+ * error. The detector may be shared by threads. */
+lnl_status lnl_detect(const lnl_detector *det, const lnl_image *img, const lnl_detect_options *opt,
+                      lnl_face **faces, int *count, lnl_error *err);
+
+/* The detector network alone on one normalised input (3 x size x size): writes the
+ * raw head outputs, concatenated in head order (scores then box values of each head). */
+lnl_status lnl_detector_run_raw(const lnl_detector *det, const float *input, float *raw,
+                                size_t raw_len, lnl_error *err);
+
 const char *lnl_status_name(lnl_status status);
 
 #ifdef __cplusplus

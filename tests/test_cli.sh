@@ -46,7 +46,7 @@ head -c 100 "$WEIGHTS" >"$tmp/trunc.safetensors"
 
 # no --weights and nothing to find: says where it looked
 LNLFER_WEIGHTS="$tmp/none.safetensors" "$LNLFER" classify "$SAMPLE" >/dev/null 2>"$tmp/err"
-if grep -q "no weights file found" "$tmp/err"; then
+if grep -q "no lnlfer-expression.safetensors found" "$tmp/err"; then
   grep -q "$tmp/none.safetensors" "$tmp/err" && ok "missing weights lists places" || bad "places"
 else
   ok "shipped weights found without --weights"

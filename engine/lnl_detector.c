@@ -1,0 +1,435 @@
+/* Face detection: a single-shot anchor detector (BlazeFace layout) run on the
+ * whole image and on tiles of a half-size view, with score-weighted blending of
+ * overlapping detections (MediaPipe's "weighted NMS"). */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lnl_error.h"
+#include "lnl_graph.h"
+#include "lnl_resample.h"
+#include "lnlfer.h"
+
+#define DETECTOR_KEY "lnl.detector"
+#define MAX_HEADS 8
+#define DEFAULT_MAX_SIDE 4096
+
+typedef struct head {
+  int scores, boxes; /* graph values */
+  int grid, anchors;
+} head;
+
+struct lnl_detector {
+  lnl_graph graph;
+  int input_size;
+  float input_scale, input_offset;
+  head heads[MAX_HEADS];
+  int num_heads;
+  int box_values, num_landmarks;
+  float score_threshold, nms_iou;
+  float correct_scale_h, correct_shift_y;
+  float tile_scale; /* image pixels per network pixel on the tile pass */
+  lnl_metadata_entry *metadata;
+  int metadata_count;
+};
+
+static int get_number(const cJSON *obj, const char *key, double lo, double hi, double *out) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi)) return 0;
+  *out = v->valuedouble;
+  return 1;
+}
+
+static lnl_status parse_heads(lnl_detector *d, const cJSON *heads, lnl_error *err) {
+  int n = cJSON_IsArray(heads) ? cJSON_GetArraySize(heads) : 0;
+  if (n < 1 || n > MAX_HEADS)
+    return lnl_fail(err, LNL_ERR_MODEL, "detector: \"heads\" must list 1 to %d heads", MAX_HEADS);
+  for (int i = 0; i < n; i++) {
+    const cJSON *h = cJSON_GetArrayItem(heads, i);
+    double sv, bv, grid, anchors;
+    int nv = d->graph.num_ops;
+    if (!get_number(h, "scores", 1, nv, &sv) || !get_number(h, "boxes", 1, nv, &bv) ||
+        !get_number(h, "grid", 1, 1024, &grid) || !get_number(h, "anchors", 1, 64, &anchors))
+      return lnl_fail(err, LNL_ERR_MODEL, "detector head %d: bad scores/boxes/grid/anchors", i);
+    head *hd = &d->heads[i];
+    *hd = (head){(int)sv, (int)bv, (int)grid, (int)anchors};
+    lnl_shape s = d->graph.shapes[hd->scores], b = d->graph.shapes[hd->boxes];
+    if (s.c != hd->anchors || s.h != hd->grid || s.w != hd->grid ||
+        b.c != hd->anchors * d->box_values || b.h != hd->grid || b.w != hd->grid)
+      return lnl_fail(err, LNL_ERR_MODEL, "detector head %d: outputs do not match its grid", i);
+    lnl_graph_keep(&d->graph, hd->scores);
+    lnl_graph_keep(&d->graph, hd->boxes);
+  }
+  d->num_heads = n;
+  return LNL_OK;
+}
+
+static lnl_status parse_detector(lnl_detector *d, const cJSON *j, const lnl_safetensors *st,
+                                 lnl_error *err) {
+  const cJSON *format = cJSON_GetObjectItemCaseSensitive(j, "format");
+  double version, size, scale, offset, values, marks, thr, iou;
+  if (!cJSON_IsString(format) || strcmp(format->valuestring, "lnlfer-blazeface") != 0)
+    return lnl_fail(err, LNL_ERR_MODEL, "detector: 'format' is not \"lnlfer-blazeface\"");
+  if (!get_number(j, "version", 1, 1, &version))
+    return lnl_fail(err, LNL_ERR_MODEL, "detector: unsupported version");
+  if (!get_number(j, "input_size", 16, 2048, &size) ||
+      !get_number(j, "input_scale", -1e3, 1e3, &scale) ||
+      !get_number(j, "input_offset", -1e3, 1e3, &offset) ||
+      !get_number(j, "landmarks", 0, LNL_MAX_LANDMARKS, &marks) ||
+      !get_number(j, "box_values", 4, 4 + 2 * LNL_MAX_LANDMARKS, &values) ||
+      !get_number(j, "score_threshold", 0, 1, &thr) || !get_number(j, "nms_iou", 0, 1, &iou))
+    return lnl_fail(err, LNL_ERR_MODEL, "detector: missing or invalid settings");
+  if (values != 4 + 2 * marks)
+    return lnl_fail(err, LNL_ERR_MODEL, "detector: box_values must be 4 + 2 x landmarks");
+  d->input_size = (int)size;
+  d->input_scale = (float)scale;
+  d->input_offset = (float)offset;
+  d->box_values = (int)values;
+  d->num_landmarks = (int)marks;
+  d->score_threshold = (float)thr;
+  d->nms_iou = (float)iou;
+  d->correct_scale_h = 1.0f;
+  d->tile_scale = 2.0f;
+  const cJSON *corr = cJSON_GetObjectItemCaseSensitive(j, "box_correction");
+  double sh, dy;
+  if (corr && get_number(corr, "scale_h", 0.5, 2.0, &sh) &&
+      get_number(corr, "shift_y", -1, 1, &dy)) {
+    d->correct_scale_h = (float)sh;
+    d->correct_shift_y = (float)dy;
+  }
+  lnl_shape in = {3, d->input_size, d->input_size};
+  lnl_status s = lnl_graph_load(&d->graph, cJSON_GetObjectItemCaseSensitive(j, "ops"), in, st, err);
+  return s ? s : parse_heads(d, cJSON_GetObjectItemCaseSensitive(j, "heads"), err);
+}
+
+lnl_status lnl_detector_open_memory(const void *data, size_t size, lnl_detector **out,
+                                    lnl_error *err) {
+  if (!out) return lnl_fail(err, LNL_ERR_ARGUMENT, "no place to return the detector");
+  *out = NULL;
+  lnl_safetensors st;
+  lnl_status s = lnl_safetensors_parse(data, size, &st, err);
+  if (s) return s;
+  lnl_detector *d = calloc(1, sizeof *d);
+  const char *text = lnl_safetensors_metadata(&st, DETECTOR_KEY);
+  cJSON *j = text ? cJSON_ParseWithOpts(text, NULL, 1) : NULL;
+  if (!d)
+    s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory opening the detector");
+  else if (!text)
+    s = lnl_fail(err, LNL_ERR_MODEL, "no '%s' metadata: not a detector file", DETECTOR_KEY);
+  else if (!cJSON_IsObject(j))
+    s = lnl_fail(err, LNL_ERR_MODEL, "the '%s' metadata is not a JSON object", DETECTOR_KEY);
+  else
+    s = parse_detector(d, j, &st, err);
+  cJSON_Delete(j);
+  if (!s) {
+    d->metadata = st.metadata;
+    d->metadata_count = st.metadata_count;
+    st.metadata = NULL;
+    st.metadata_count = 0;
+    lnl_parallel_init();
+    *out = d;
+  } else if (d) {
+    lnl_graph_free(&d->graph);
+    free(d);
+  }
+  lnl_safetensors_free(&st);
+  return s;
+}
+
+lnl_status lnl_detector_open(const char *path, lnl_detector **out, lnl_error *err) {
+  if (!out || !path) return lnl_fail(err, LNL_ERR_ARGUMENT, "no detector file given");
+  *out = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return lnl_fail(err, LNL_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+  struct stat sb;
+  lnl_status s;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 8) {
+    s = lnl_fail(err, LNL_ERR_FORMAT, "%s is not a detector weights file", path);
+  } else {
+    void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+      s = lnl_fail(err, LNL_ERR_IO, "cannot map %s: %s", path, strerror(errno));
+    } else {
+      s = lnl_detector_open_memory(map, (size_t)sb.st_size, out, err);
+      munmap(map, (size_t)sb.st_size);
+      if (s && err) {
+        char msg[sizeof err->message];
+        memcpy(msg, err->message, sizeof msg);
+        lnl_fail(err, s, "%s: %s", path, msg);
+      }
+    }
+  }
+  close(fd);
+  return s;
+}
+
+void lnl_detector_close(lnl_detector *d) {
+  if (!d) return;
+  lnl_graph_free(&d->graph);
+  for (int i = 0; i < d->metadata_count; i++) {
+    free(d->metadata[i].key);
+    free(d->metadata[i].value);
+  }
+  free(d->metadata);
+  free(d);
+}
+
+uint64_t lnl_detector_macs(const lnl_detector *d) { return d->graph.macs; }
+
+const char *lnl_detector_metadata(const lnl_detector *d, const char *key) {
+  for (int i = 0; key && i < d->metadata_count; i++)
+    if (strcmp(d->metadata[i].key, key) == 0) return d->metadata[i].value;
+  return NULL;
+}
+
+void lnl_detect_options_init(const lnl_detector *d, lnl_detect_options *opt) {
+  *opt = (lnl_detect_options){
+      d ? d->score_threshold : 0.5f, d ? d->nms_iou : 0.3f, 0, 0, DEFAULT_MAX_SIDE, 1};
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+typedef struct face_list {
+  lnl_face *items;
+  int count, cap;
+} face_list;
+
+static int push_face(face_list *l, const lnl_face *f) {
+  if (l->count == l->cap) {
+    int cap = l->cap ? l->cap * 2 : 64;
+    lnl_face *p = realloc(l->items, sizeof *p * (size_t)cap);
+    if (!p) return 0;
+    l->items = p;
+    l->cap = cap;
+  }
+  l->items[l->count++] = *f;
+  return 1;
+}
+
+static float sigmoid(float x) {
+  if (x < -100.0f) x = -100.0f;
+  if (x > 100.0f) x = 100.0f;
+  return 1.0f / (1.0f + expf(-x));
+}
+
+/* Decodes one head's anchors above the threshold into image coordinates. */
+static int decode_head(const lnl_detector *d, const head *h, float *const *values,
+                       const lnl_window *win, float threshold, face_list *out) {
+  const float *scores = values[h->scores], *boxes = values[h->boxes];
+  int G = h->grid, S = d->input_size;
+  size_t plane = (size_t)G * G;
+  for (int y = 0; y < G; y++) {
+    for (int x = 0; x < G; x++) {
+      for (int a = 0; a < h->anchors; a++) {
+        float score = sigmoid(scores[a * plane + (size_t)y * G + x]);
+        if (score < threshold) continue;
+        const float *b = boxes + (size_t)a * d->box_values * plane + (size_t)y * G + x;
+        /* anchor centre and offsets in network-input pixels */
+        float ax = (x + 0.5f) * S / G, ay = (y + 0.5f) * S / G;
+        float cx = ax + b[0], cy = ay + b[plane], w = b[2 * plane], hh = b[3 * plane];
+        lnl_face f = {0};
+        f.score = score;
+        f.box = (lnl_rect){(float)(win->x0 + (cx - w / 2) * win->scale_x),
+                           (float)(win->y0 + (cy - hh / 2) * win->scale_y),
+                           (float)(w * win->scale_x), (float)(hh * win->scale_y)};
+        f.num_landmarks = d->num_landmarks;
+        for (int k = 0; k < d->num_landmarks; k++) {
+          f.landmarks[k][0] = (float)(win->x0 + (ax + b[(4 + 2 * k) * plane]) * win->scale_x);
+          f.landmarks[k][1] = (float)(win->y0 + (ay + b[(5 + 2 * k) * plane]) * win->scale_y);
+        }
+        if (!push_face(out, &f)) return 0;
+      }
+    }
+  }
+  return 1;
+}
+
+/* Runs the network on one window of the image and collects its detections. */
+static lnl_status detect_window(const lnl_detector *d, const lnl_image *img, const lnl_window *win,
+                                float threshold, lnl_parallel *par, float *input, float **values,
+                                face_list *out, lnl_error *err) {
+  lnl_status s = lnl_resample(img, win, 0, input, err);
+  if (s) return s;
+  size_t n = 3 * (size_t)d->input_size * d->input_size;
+  for (size_t i = 0; i < n; i++) input[i] = input[i] * d->input_scale + d->input_offset;
+  if ((s = lnl_graph_run(&d->graph, input, values, par, err))) return s;
+  int ok = 1;
+  for (int i = 0; i < d->num_heads && ok; i++)
+    ok = decode_head(d, &d->heads[i], values, win, threshold, out);
+  lnl_graph_release(&d->graph, values);
+  return ok ? LNL_OK : lnl_fail(err, LNL_ERR_MEMORY, "out of memory collecting detections");
+}
+
+static float iou(const lnl_rect *a, const lnl_rect *b) {
+  float x0 = fmaxf(a->x, b->x), y0 = fmaxf(a->y, b->y);
+  float x1 = fminf(a->x + a->w, b->x + b->w), y1 = fminf(a->y + a->h, b->y + b->h);
+  float inter = fmaxf(0.0f, x1 - x0) * fmaxf(0.0f, y1 - y0);
+  float uni = a->w * a->h + b->w * b->h - inter;
+  return uni > 0.0f ? inter / uni : 0.0f;
+}
+
+static int by_score(const void *a, const void *b) {
+  float x = ((const lnl_face *)a)->score, y = ((const lnl_face *)b)->score;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Weighted NMS: each cluster of detections overlapping the most confident remaining
+ * one by more than `thr` becomes their score-weighted average, with the top score. */
+static int blend_overlaps(face_list *l, float thr) {
+  qsort(l->items, (size_t)l->count, sizeof *l->items, by_score);
+  char *used = calloc((size_t)l->count + 1, 1);
+  if (!used) return 0;
+  int kept = 0;
+  for (int i = 0; i < l->count; i++) {
+    if (used[i]) continue;
+    lnl_face top = l->items[i], acc = {0};
+    float total = 0.0f;
+    for (int j = i; j < l->count; j++) {
+      if (used[j] || iou(&top.box, &l->items[j].box) < thr) continue;
+      const lnl_face *f = &l->items[j];
+      used[j] = 1;
+      total += f->score;
+      acc.box.x += f->score * f->box.x;
+      acc.box.y += f->score * f->box.y;
+      acc.box.w += f->score * f->box.w;
+      acc.box.h += f->score * f->box.h;
+      for (int k = 0; k < f->num_landmarks; k++) {
+        acc.landmarks[k][0] += f->score * f->landmarks[k][0];
+        acc.landmarks[k][1] += f->score * f->landmarks[k][1];
+      }
+    }
+    lnl_face out = top;
+    out.box =
+        (lnl_rect){acc.box.x / total, acc.box.y / total, acc.box.w / total, acc.box.h / total};
+    for (int k = 0; k < top.num_landmarks; k++) {
+      out.landmarks[k][0] = acc.landmarks[k][0] / total;
+      out.landmarks[k][1] = acc.landmarks[k][1] / total;
+    }
+    l->items[kept++] = out;
+  }
+  free(used);
+  l->count = kept;
+  return 1;
+}
+
+/* Tiles of `side` image pixels covering [0, n) with 25 % overlap. */
+static int tile_count(double n, double side) {
+  if (n <= side) return 1;
+  return (int)ceil((n - side) / (side * 0.75)) + 1;
+}
+
+static double tile_origin(int i, int count, double n, double side) {
+  if (count == 1) return (n - side) / 2;
+  return i * (n - side) / (count - 1);
+}
+
+static lnl_status run_passes(const lnl_detector *d, const lnl_image *img,
+                             const lnl_detect_options *opt, face_list *found, lnl_error *err) {
+  int S = d->input_size;
+  double W = img->width, H = img->height, side = W > H ? W : H;
+  /* effective resolution: very large images are looked at as if downscaled */
+  double eff = opt->max_side > 0 && side > opt->max_side ? opt->max_side / side : 1.0;
+  lnl_parallel par = {opt->threads > 0 ? opt->threads : 1};
+  float *input = malloc(sizeof(float) * 3 * (size_t)S * S);
+  float **values = calloc((size_t)d->graph.num_ops + 1, sizeof *values);
+  lnl_status s =
+      input && values ? LNL_OK : lnl_fail(err, LNL_ERR_MEMORY, "out of memory detecting faces");
+  /* pass 1: the whole image, letterboxed to a square */
+  if (!s) {
+    lnl_window win = {(W - side) / 2, (H - side) / 2, side / S, side / S, S, S};
+    s = detect_window(d, img, &win, opt->score_threshold, &par, input, values, found, err);
+  }
+  /* pass 2: tiles of the image seen at 1 / tile_scale (skipped when one tile holds it all) */
+  double scale = d->tile_scale / eff, tile = S * scale;
+  if (!s && tile < side) {
+    int nx = tile_count(W, tile), ny = tile_count(H, tile);
+    for (int ty = 0; ty < ny && !s; ty++)
+      for (int tx = 0; tx < nx && !s; tx++) {
+        lnl_window win = {
+            tile_origin(tx, nx, W, tile), tile_origin(ty, ny, H, tile), scale, scale, S, S};
+        s = detect_window(d, img, &win, opt->score_threshold, &par, input, values, found, err);
+      }
+  }
+  free(input);
+  free(values);
+  return s;
+}
+
+/* WIDER-style boxes are taller and sit higher than the detector's. */
+static void correct_box(const lnl_detector *d, lnl_face *f) {
+  float h = f->box.h * d->correct_scale_h;
+  float cy = f->box.y + f->box.h / 2 + d->correct_shift_y * f->box.h;
+  f->box.y = cy - h / 2;
+  f->box.h = h;
+}
+
+lnl_status lnl_detect(const lnl_detector *d, const lnl_image *img, const lnl_detect_options *opt,
+                      lnl_face **faces, int *count, lnl_error *err) {
+  if (!d || !faces || !count) return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_detect: bad arguments");
+  *faces = NULL;
+  *count = 0;
+  lnl_detect_options defaults;
+  lnl_detect_options_init(d, &defaults);
+  if (!opt) opt = &defaults;
+  if (!(opt->score_threshold >= 0.0f && opt->score_threshold <= 1.0f) ||
+      !(opt->nms_iou > 0.0f && opt->nms_iou <= 1.0f) || opt->min_face_size < 0 ||
+      opt->max_faces < 0)
+    return lnl_fail(err, LNL_ERR_ARGUMENT, "detection options out of range");
+  lnl_status s = lnl_check_image(img, err);
+  if (s) return s;
+  face_list found = {0};
+  s = run_passes(d, img, opt, &found, err);
+  if (!s && !blend_overlaps(&found, opt->nms_iou))
+    s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory merging detections");
+  if (s) {
+    free(found.items);
+    return s;
+  }
+  int kept = 0;
+  for (int i = 0; i < found.count; i++) {
+    lnl_face f = found.items[i];
+    correct_box(d, &f);
+    if (f.box.w < (float)opt->min_face_size) continue;
+    if (opt->max_faces && kept == opt->max_faces) break;
+    found.items[kept++] = f;
+  }
+  if (kept == 0) {
+    free(found.items);
+    found.items = NULL;
+  }
+  *faces = found.items;
+  *count = kept;
+  return LNL_OK;
+}
+
+lnl_status lnl_detector_run_raw(const lnl_detector *d, const float *input, float *raw,
+                                size_t raw_len, lnl_error *err) {
+  size_t need = 0;
+  for (int i = 0; i < d->num_heads; i++)
+    need += (size_t)d->heads[i].grid * d->heads[i].grid * d->heads[i].anchors * (1 + d->box_values);
+  if (raw_len < need)
+    return lnl_fail(err, LNL_ERR_ARGUMENT, "raw output buffer holds %zu floats, %zu needed",
+                    raw_len, need);
+  float **values = calloc((size_t)d->graph.num_ops + 1, sizeof *values);
+  if (!values) return lnl_fail(err, LNL_ERR_MEMORY, "out of memory running the detector");
+  lnl_parallel par = {1};
+  lnl_status s = lnl_graph_run(&d->graph, input, values, &par, err);
+  if (!s) {
+    for (int i = 0; i < d->num_heads; i++) {
+      const head *h = &d->heads[i];
+      size_t ns = (size_t)h->grid * h->grid * h->anchors;
+      memcpy(raw, values[h->scores], ns * sizeof(float));
+      raw += ns;
+      memcpy(raw, values[h->boxes], ns * d->box_values * sizeof(float));
+      raw += ns * d->box_values;
+    }
+    lnl_graph_release(&d->graph, values);
+  }
+  free(values);
+  return s;
+}

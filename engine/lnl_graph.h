@@ -1,0 +1,63 @@
+/* A small feed-forward program of operators read from a weights file: the
+ * detector network is described this way (tools/detector/convert_blazeface.py),
+ * so a better detector can be dropped in without engine changes.
+ *
+ * Values are numbered: 0 is the input (channels x size x size), i + 1 the
+ * output of op i. Ops: conv, relu, add, maxpool, pad_channels. */
+#ifndef LNL_GRAPH_H
+#define LNL_GRAPH_H
+
+#include <cjson/cJSON.h>
+
+#include "lnl_ops.h"
+#include "lnl_safetensors.h"
+
+typedef enum lnl_graph_op_kind {
+  LNL_OP_CONV,
+  LNL_OP_RELU,
+  LNL_OP_ADD,
+  LNL_OP_MAXPOOL,
+  LNL_OP_PAD_CHANNELS
+} lnl_graph_op_kind;
+
+typedef struct lnl_graph_op {
+  lnl_graph_op_kind kind;
+  int in[2];
+  lnl_conv conv;      /* LNL_OP_CONV; conv.pad = 0 when pads are asymmetric */
+  int pads[4];        /* top, left, bottom, right (conv) */
+  int asymmetric;     /* pad explicitly before the convolution */
+  int kernel, stride; /* maxpool */
+  int add_channels;   /* pad_channels */
+} lnl_graph_op;
+
+typedef struct lnl_shape {
+  int c, h, w;
+} lnl_shape;
+
+typedef struct lnl_graph {
+  lnl_graph_op *ops;
+  int num_ops;
+  lnl_shape *shapes; /* num_ops + 1 values */
+  int *last_use;     /* op index after which a value is dead (num_ops: kept to the end) */
+  float **params;    /* owned weight and bias arrays */
+  int num_params;
+  size_t scratch_floats; /* largest im2col / padding buffer */
+  uint64_t macs;
+} lnl_graph;
+
+/* Parses the "ops" array, binds op<i>.weight / op<i>.bias, infers every value's
+ * shape from the input shape, and refuses anything inconsistent. */
+lnl_status lnl_graph_load(lnl_graph *g, const cJSON *ops, lnl_shape input,
+                          const lnl_safetensors *st, lnl_error *err);
+void lnl_graph_free(lnl_graph *g);
+
+/* Marks a value as needed after the run (a head output). */
+void lnl_graph_keep(lnl_graph *g, int value);
+
+/* Runs the program; values[v] receives malloc'd outputs for kept values (others are
+ * freed as soon as they are dead). values must have num_ops + 1 slots. */
+lnl_status lnl_graph_run(const lnl_graph *g, const float *input, float **values, lnl_parallel *par,
+                         lnl_error *err);
+void lnl_graph_release(const lnl_graph *g, float **values);
+
+#endif
