@@ -7,13 +7,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lnl_align.h"
 #include "lnl_error.h"
 #include "lnl_net.h"
 #include "lnl_preprocess.h"
+#include "lnl_resample.h"
 #include "lnlfer.h"
 
 struct lnl_model {
   lnl_net net;
+  lnl_align_template align; /* from "lnl.align" metadata, else the default */
   lnl_metadata_entry *metadata;
   int metadata_count;
 };
@@ -46,6 +49,8 @@ lnl_status lnl_model_open_memory(const void *data, size_t size, lnl_model **out,
   } else if (!(s = lnl_config_parse(lnl_safetensors_metadata(&st, LNL_CONFIG_KEY), &cfg, err)) &&
              !(s = lnl_net_load(&model->net, &cfg, &st, err))) {
     /* keep the metadata strings; the tensor data has been copied */
+    if (!lnl_align_template_parse(lnl_safetensors_metadata(&st, "lnl.align"), &model->align))
+      model->align = LNL_DEFAULT_TEMPLATE;
     model->metadata = st.metadata;
     model->metadata_count = st.metadata_count;
     st.metadata = NULL;
@@ -192,5 +197,52 @@ lnl_status lnl_run(lnl_context *ctx, const float *inputs, int n, lnl_result *res
   size_t in = (size_t)cfg->input_channels * cfg->input_size * cfg->input_size;
   float cell = (float)cfg->input_size / (float)cfg->feature_size;
   for (int i = 0; i < n; i++) run_one(ctx, inputs + (size_t)i * in, cell, cell, &results[i]);
+  return LNL_OK;
+}
+
+int lnl_model_crop_side(const lnl_model *m) { return 2 * m->net.cfg.input_size; }
+
+lnl_status lnl_align(const lnl_model *model, const lnl_image *img, const lnl_face *face,
+                     uint8_t *rgb, float crop_to_image[6], lnl_error *err) {
+  if (!model || !face || !rgb || !crop_to_image)
+    return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_align: bad arguments");
+  lnl_status s = lnl_check_image(img, err);
+  if (s) return s;
+  int side = lnl_model_crop_side(model);
+  lnl_align_transform(face, &model->align, side, crop_to_image);
+  lnl_align_crop(img, crop_to_image, side, rgb);
+  return LNL_OK;
+}
+
+lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
+                       const lnl_detect_options *opt, lnl_face_analysis **out, int *count,
+                       lnl_error *err) {
+  if (!ctx || !det || !out || !count)
+    return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_analyze: bad arguments");
+  *out = NULL;
+  *count = 0;
+  lnl_face *faces = NULL;
+  int n = 0;
+  lnl_status s = lnl_detect(det, img, opt, &faces, &n, err);
+  if (s || n == 0) return s;
+  int side = lnl_model_crop_side(ctx->model);
+  lnl_face_analysis *res = calloc((size_t)n, sizeof *res);
+  uint8_t *crop = malloc((size_t)side * side * 3);
+  if (!res || !crop) s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory analysing %d faces", n);
+  for (int i = 0; i < n && !s; i++) {
+    res[i].face = faces[i];
+    res[i].crop_side = side;
+    s = lnl_align(ctx->model, img, &faces[i], crop, res[i].crop_to_image, err);
+    lnl_image view = {crop, side, side, (size_t)side * 3};
+    if (!s) s = lnl_classify(ctx, &view, 1, &res[i].expression, err);
+  }
+  free(crop);
+  free(faces);
+  if (s) {
+    free(res);
+    return s;
+  }
+  *out = res;
+  *count = n;
   return LNL_OK;
 }

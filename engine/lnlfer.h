@@ -143,6 +143,27 @@ lnl_status lnl_detect(const lnl_detector *det, const lnl_image *img, const lnl_d
 lnl_status lnl_detector_run_raw(const lnl_detector *det, const float *input, float *raw,
                                 size_t raw_len, lnl_error *err);
 
+/* ---- Detect, align and classify ---------------------------------------- */
+
+typedef struct lnl_face_analysis {
+  lnl_face face;
+  lnl_result expression;  /* its region rectangles are in aligned-crop pixels */
+  int crop_side;          /* the aligned crop is crop_side x crop_side pixels */
+  float crop_to_image[6]; /* crop (u, v) -> image: x = m0 u + m1 v + m2, y = m3 u + m4 v + m5 */
+} lnl_face_analysis;
+
+/* Detects every face, aligns each to the geometry of the network's training crops
+ * and classifies it. *out is a malloc'd array of *count entries (free()). */
+lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
+                       const lnl_detect_options *opt, lnl_face_analysis **out, int *count,
+                       lnl_error *err);
+
+/* The aligned crop of one detected face (crop_side x crop_side RGB written to `rgb`,
+ * crop_side = 2 x the network input side) and its crop-to-image transform. */
+int lnl_model_crop_side(const lnl_model *model);
+lnl_status lnl_align(const lnl_model *model, const lnl_image *img, const lnl_face *face,
+                     uint8_t *rgb, float crop_to_image[6], lnl_error *err);
+
 const char *lnl_status_name(lnl_status status);
 
 #ifdef __cplusplus
