@@ -1,8 +1,8 @@
 #!/bin/sh
 # lnlfer classify end to end: CSV columns and values, JSON, errors and exit codes.
-# usage: test_cli.sh LNLFER WEIGHTS SAMPLE_IMAGE
+# usage: test_cli.sh LNLFER WEIGHTS SAMPLE_IMAGE DETECTOR PHOTO
 set -u
-LNLFER=$1 WEIGHTS=$2 SAMPLE=$3
+LNLFER=$1 WEIGHTS=$2 SAMPLE=$3 DETECTOR=$4 PHOTO=$5
 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -56,4 +56,40 @@ fi
 [ $? -eq 2 ] && ok "bad option exits 2" || bad "bad option exit code"
 "$LNLFER" classify >/dev/null 2>&1
 [ $? -eq 2 ] && ok "no image exits 2" || bad "no image exit code"
+# detect: the JSON shape the issue specifies, one face in the portrait
+"$LNLFER" detect --detector "$DETECTOR" "$PHOTO" >"$tmp/det.json" || bad "detect exits 0"
+python3 - "$tmp/det.json" <<'PY' && ok "detect JSON" || bad "detect JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert len(d) == 1 and set(d[0]) == {"file", "width", "height", "faces"}, d
+assert d[0]["width"] == 512 and d[0]["height"] == 512
+f = d[0]["faces"]
+assert len(f) == 1 and set(f[0]) == {"box", "score", "landmarks"}, f
+assert len(f[0]["box"]) == 4 and len(f[0]["landmarks"]) == 6 and 0.5 < f[0]["score"] <= 1
+PY
+"$LNLFER" detect --detector "$DETECTOR" --format csv "$PHOTO" >"$tmp/det.csv" || bad "detect csv"
+[ "$(wc -l <"$tmp/det.csv")" -eq 2 ] && ok "detect CSV rows" || bad "detect CSV rows"
+"$LNLFER" detect --detector "$DETECTOR" --threshold 1.5 "$PHOTO" >/dev/null 2>&1
+[ $? -eq 2 ] && ok "bad threshold exits 2" || bad "bad threshold"
+
+# analyze: detection + expression for each face, regions mapped into the image
+"$LNLFER" analyze --weights "$WEIGHTS" --detector "$DETECTOR" --crops "$tmp" "$PHOTO" \
+  >"$tmp/an.json" || bad "analyze exits 0"
+python3 - "$tmp/an.json" <<'PY' && ok "analyze JSON" || bad "analyze JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = d[0]["faces"]
+assert len(f) == 1
+assert abs(sum(f[0]["probabilities"].values()) - 1) < 1e-4
+assert f[0]["label"] in f[0]["probabilities"]
+assert len(f[0]["regions"]) == 9 and abs(sum(r["weight"] for r in f[0]["regions"]) - 1) < 1e-4
+x, y, w, h = f[0]["box"]
+for r in f[0]["regions"]:
+    for px, py in r["quad"]:  # regions lie on and around the face
+        assert x - w < px < x + 2 * w and y - h < py < y + 2 * h, (r, f[0]["box"])
+PY
+[ -s "$tmp/astronaut-0.png" ] && ok "aligned crop saved" || bad "aligned crop"
+printf 'x' >"$tmp/bad.safetensors"
+"$LNLFER" detect --detector "$tmp/bad.safetensors" "$PHOTO" >/dev/null 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "bad.safetensors" "$tmp/err" && ok "corrupt detector refused" || bad "corrupt detector"
 exit $fail
