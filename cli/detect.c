@@ -18,7 +18,9 @@ static void help(FILE *out) {
                "  --min-size PX      drop faces narrower than PX pixels (default 0)\n"
                "  --max-faces N      keep the N most confident faces (default: all)\n"
                "  --format FORMAT    json (default) or csv (one row per face)\n"
-               "  --threads N        threads (default 1)\n");
+               "  --threads N        threads (default 1)\n"
+               "  --stats            print each image's network passes and multiply-adds\n"
+               "                     to stderr\n");
 }
 
 static cJSON *json_faces(const char *file, const lnl_image *img, const lnl_face *faces, int n) {
@@ -54,17 +56,21 @@ static void csv_faces(FILE *out, const char *file, const lnl_face *faces, int n)
 }
 
 int cmd_detect(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"detector", required_argument, NULL, 'd'}, {"threshold", required_argument, NULL, 'T'},
-      {"min-size", required_argument, NULL, 'm'}, {"max-faces", required_argument, NULL, 'n'},
-      {"format", required_argument, NULL, 'f'},   {"threads", required_argument, NULL, 't'},
-      {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"detector", required_argument, NULL, 'd'},
+                                       {"threshold", required_argument, NULL, 'T'},
+                                       {"min-size", required_argument, NULL, 'm'},
+                                       {"max-faces", required_argument, NULL, 'n'},
+                                       {"format", required_argument, NULL, 'f'},
+                                       {"threads", required_argument, NULL, 't'},
+                                       {"stats", no_argument, NULL, 's'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   const char *detector = NULL;
   int json = 1, c;
   float threshold = -1.0f;
-  int min_size = 0, max_faces = 0, threads = 1;
+  int min_size = 0, max_faces = 0, threads = 1, stats = 0;
   char *end;
-  while ((c = getopt_long(argc, argv, "d:T:m:n:f:t:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:T:m:n:f:t:sh", opts, NULL)) != -1) {
     switch (c) {
     case 'd': detector = optarg; break;
     case 'T':
@@ -84,6 +90,7 @@ int cmd_detect(int argc, char **argv) {
       json = strcmp(optarg, "json") == 0;
       break;
     case 't': threads = atoi(optarg); break;
+    case 's': stats = 1; break;
     case 'h': help(stdout); return 0;
     default: help(stderr); return 2;
     }
@@ -120,6 +127,11 @@ int cmd_detect(int argc, char **argv) {
     lnl_face *faces = NULL;
     int n = 0;
     lnl_error err = {0};
+    if (stats) {
+      int passes = lnl_detect_passes(det, view.width, view.height, &opt);
+      fprintf(stderr, "stats: %s %dx%d passes %d gmac %.3f\n", argv[i], view.width, view.height,
+              passes, passes * (double)lnl_detector_macs(det) / 1e9);
+    }
     if (lnl_detect(det, &view, &opt, &faces, &n, &err) != LNL_OK) {
       fprintf(stderr, "lnlfer: %s: %s\n", argv[i], err.message);
       failures++;

@@ -328,33 +328,58 @@ static double tile_origin(int i, int count, double n, double side) {
   return i * (n - side) / (count - 1);
 }
 
+/* The windows the detector looks at: the whole image letterboxed to a square, then
+ * tiles of the image seen at 1 / tile_scale (none when one tile would hold it all).
+ * Very large images are looked at as if downscaled to opt->max_side. */
+typedef struct pass_plan {
+  double side, scale, tile;
+  int nx, ny;
+} pass_plan;
+
+static pass_plan plan_passes(const lnl_detector *d, int width, int height,
+                             const lnl_detect_options *opt) {
+  pass_plan p;
+  double W = width, H = height;
+  p.side = W > H ? W : H;
+  double eff = opt->max_side > 0 && p.side > opt->max_side ? opt->max_side / p.side : 1.0;
+  p.scale = d->tile_scale / eff;
+  p.tile = d->input_size * p.scale;
+  p.nx = p.tile < p.side ? tile_count(W, p.tile) : 0;
+  p.ny = p.tile < p.side ? tile_count(H, p.tile) : 0;
+  return p;
+}
+
+int lnl_detect_passes(const lnl_detector *d, int width, int height, const lnl_detect_options *opt) {
+  lnl_detect_options defaults;
+  lnl_detect_options_init(d, &defaults);
+  pass_plan p = plan_passes(d, width, height, opt ? opt : &defaults);
+  return 1 + p.nx * p.ny;
+}
+
 static lnl_status run_passes(const lnl_detector *d, const lnl_image *img,
                              const lnl_detect_options *opt, face_list *found, lnl_error *err) {
   int S = d->input_size;
-  double W = img->width, H = img->height, side = W > H ? W : H;
-  /* effective resolution: very large images are looked at as if downscaled */
-  double eff = opt->max_side > 0 && side > opt->max_side ? opt->max_side / side : 1.0;
+  double W = img->width, H = img->height;
+  pass_plan p = plan_passes(d, img->width, img->height, opt);
   lnl_parallel par = {opt->threads > 0 ? opt->threads : 1};
   float *input = malloc(sizeof(float) * 3 * (size_t)S * S);
   float **values = calloc((size_t)d->graph.num_ops + 1, sizeof *values);
   lnl_status s =
       input && values ? LNL_OK : lnl_fail(err, LNL_ERR_MEMORY, "out of memory detecting faces");
-  /* pass 1: the whole image, letterboxed to a square */
   if (!s) {
-    lnl_window win = {(W - side) / 2, (H - side) / 2, side / S, side / S, S, S};
+    lnl_window win = {(W - p.side) / 2, (H - p.side) / 2, p.side / S, p.side / S, S, S};
     s = detect_window(d, img, &win, opt->score_threshold, &par, input, values, found, err);
   }
-  /* pass 2: tiles of the image seen at 1 / tile_scale (skipped when one tile holds it all) */
-  double scale = d->tile_scale / eff, tile = S * scale;
-  if (!s && tile < side) {
-    int nx = tile_count(W, tile), ny = tile_count(H, tile);
-    for (int ty = 0; ty < ny && !s; ty++)
-      for (int tx = 0; tx < nx && !s; tx++) {
-        lnl_window win = {
-            tile_origin(tx, nx, W, tile), tile_origin(ty, ny, H, tile), scale, scale, S, S};
-        s = detect_window(d, img, &win, opt->score_threshold, &par, input, values, found, err);
-      }
-  }
+  for (int ty = 0; ty < p.ny && !s; ty++)
+    for (int tx = 0; tx < p.nx && !s; tx++) {
+      lnl_window win = {tile_origin(tx, p.nx, W, p.tile),
+                        tile_origin(ty, p.ny, H, p.tile),
+                        p.scale,
+                        p.scale,
+                        S,
+                        S};
+      s = detect_window(d, img, &win, opt->score_threshold, &par, input, values, found, err);
+    }
   free(input);
   free(values);
   return s;

@@ -138,6 +138,10 @@ const char *lnl_detector_metadata(const lnl_detector *det, const char *key);
 lnl_status lnl_detect(const lnl_detector *det, const lnl_image *img, const lnl_detect_options *opt,
                       lnl_face **faces, int *count, lnl_error *err);
 
+/* How many network passes lnl_detect makes on an image of this size. */
+int lnl_detect_passes(const lnl_detector *det, int width, int height,
+                      const lnl_detect_options *opt);
+
 /* The detector network alone on one normalised input (3 x size x size): writes the
  * raw head outputs, concatenated in head order (scores then box values of each head). */
 lnl_status lnl_detector_run_raw(const lnl_detector *det, const float *input, float *raw,
