@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""How much accuracy detection + alignment costs: validation faces are pasted into larger
+canvases at random scales, positions and small rotations; `lnlfer analyze` finds, aligns
+and classifies them, and the result is compared with `lnlfer classify` on the original
+crops. A face the detector misses counts as wrong.
+
+    /usr/bin/python3 tools/eval/align_eval.py ../shared/data --per-dataset 600
+
+Canvases: 3.5 to 6 times the face side (the face 64 to 160 px wide), a blurred and
+darkened copy of the face tiled as background (so the canvas is not flat), rotation
+uniform in +-12 degrees, fixed seed. FER+ valid (majority label, 8 classes) and our
+RAF-DB validation part (7 classes) are measured separately.
+"""
+import argparse
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
+from evaluate import CLASSES, dedup, ferplus_items, rafdb_items  # noqa: E402
+
+
+def make_canvas(path, rng):
+    face = Image.open(path).convert("RGB")
+    side = int(rng.uniform(64, 160))
+    face = face.resize((side, side), Image.BICUBIC)
+    angle = rng.uniform(-12, 12)
+    # rotate with a margin of the face's own border, then paste
+    rot = face.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=(0, 0, 0))
+    mask = Image.new("L", face.size, 255).rotate(angle, expand=True)
+    canvas_side = int(side * rng.uniform(3.5, 6))
+    bg = face.filter(ImageFilter.GaussianBlur(side / 8)).point(lambda v: int(v * 0.6))
+    canvas = Image.new("RGB", (canvas_side, canvas_side))
+    for y in range(0, canvas_side, side):
+        for x in range(0, canvas_side, side):
+            canvas.paste(bg, (x, y))
+    x = int(rng.uniform(0, canvas_side - rot.size[0]))
+    y = int(rng.uniform(0, canvas_side - rot.size[1]))
+    canvas.paste(rot, (x, y), mask)
+    cx, cy = x + rot.size[0] / 2, y + rot.size[1] / 2
+    return canvas, (cx, cy, side)
+
+
+def run_lnlfer(lnlfer, command, files, extra):
+    out = {}
+    for i in range(0, len(files), 200):
+        res = subprocess.run([lnlfer, command, "--format", "json", *extra, *files[i:i + 200]],
+                             check=True, capture_output=True, text=True)
+        for entry in json.loads(res.stdout):
+            out[entry["file"]] = entry
+    return out
+
+
+def accuracy(pairs, scored):
+    idx = [CLASSES.index(c) for c in scored]
+    hits = [int(pred == label) for pred, label in pairs]
+    return sum(hits) / len(hits)
+
+
+def evaluate_set(name, items, scored, args, rng, tmp):
+    canvases, truth = [], []
+    for i, (path, label) in enumerate(items):
+        canvas, where = make_canvas(path, rng)
+        out = os.path.join(tmp, f"{name}-{i}.png")
+        canvas.save(out)
+        canvases.append(out)
+        truth.append(where)
+    extra = ["--weights", args.weights] if args.weights else []
+    crops = run_lnlfer(args.lnlfer, "classify", [p for p, _ in items], extra)
+    found = run_lnlfer(args.lnlfer, "analyze", canvases, extra)
+    idx = [CLASSES.index(c) for c in scored]
+
+    def pick(probs):
+        p = np.array([probs[c] for c in CLASSES])
+        return idx[int(np.argmax(p[idx]))]
+
+    direct, aligned, detected = [], [], 0
+    for (path, label), canvas, (cx, cy, side) in zip(items, canvases, truth):
+        direct.append(pick(crops[path]["probabilities"]) == label)
+        faces = found[canvas]["faces"]
+        # the detection whose box centre is nearest the pasted face, within half its side
+        best = None
+        for f in faces:
+            x, y, w, h = f["box"]
+            d = np.hypot(x + w / 2 - cx, y + h / 2 - cy)
+            if d < side / 2 and (best is None or d < best[0]):
+                best = (d, f)
+        if best:
+            detected += 1
+            aligned.append(pick(best[1]["probabilities"]) == label)
+        else:
+            aligned.append(False)
+    n = len(items)
+    res = {"images": n, "detected": detected / n, "crop_accuracy": float(np.mean(direct)),
+           "pipeline_accuracy": float(np.mean(aligned))}
+    res["loss_points"] = 100 * (res["crop_accuracy"] - res["pipeline_accuracy"])
+    print(f"{name}: {n} faces, detected {100 * res['detected']:.1f} %, accuracy on crops "
+          f"{100 * res['crop_accuracy']:.2f} %, after detect + align {100 * res['pipeline_accuracy']:.2f} % "
+          f"(loss {res['loss_points']:.2f} points)")
+    return res
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("data", nargs="?", default=os.path.join(ROOT, "..", "shared", "data"))
+    p.add_argument("--per-dataset", type=int, default=600)
+    p.add_argument("--lnlfer", default=os.path.join(ROOT, "build", "cli", "lnlfer"))
+    p.add_argument("--weights")
+    p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--json")
+    args = p.parse_args()
+    rng = np.random.default_rng(args.seed)
+    fer, fer_scored = ferplus_items(os.path.join(args.data, "ferplus", "valid"))
+    raf, raf_scored = rafdb_items(os.path.join(args.data, "rafdb"), "valid")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, items, scored in (("ferplus-valid", fer, fer_scored), ("rafdb-valid", raf, raf_scored)):
+            items = dedup(items)
+            pick = rng.choice(len(items), size=min(args.per_dataset, len(items)), replace=False)
+            results[name] = evaluate_set(name, [items[i] for i in sorted(pick)], scored, args, rng, tmp)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
