@@ -1,6 +1,7 @@
 /* Parity: the engine reproduces the trainer's golden outputs (tools/train/export.py)
  * to within 1e-4, from raw RGB crops (preprocessing included) and from
  * preprocessed inputs. usage: test_parity WEIGHTS GOLDEN */
+#include <pthread.h>
 #include <string.h>
 
 #include "check.h"
@@ -75,6 +76,43 @@ static void check_raw(lnl_model *model, lnl_context *ctx, const lnl_safetensors 
   free(weights);
 }
 
+/* One context per thread, both threads at once, must give the single-thread results. */
+typedef struct worker {
+  lnl_model *model;
+  const float *inputs;
+  int n;
+  lnl_result results[8];
+  lnl_status status;
+} worker;
+
+static void *work(void *arg) {
+  worker *w = arg;
+  lnl_context *ctx = NULL;
+  lnl_error err = {0};
+  w->status = lnl_context_new(w->model, 1, &ctx, &err);
+  for (int rep = 0; rep < 20 && w->status == LNL_OK; rep++)
+    w->status = lnl_run(ctx, w->inputs, w->n, w->results, &err);
+  lnl_context_free(ctx);
+  return NULL;
+}
+
+static void check_threads(lnl_model *model, const lnl_safetensors *g) {
+  float *inputs = floats(need(g, "raw_inputs"));
+  float *probs = floats(need(g, "raw_probs"));
+  int n = (int)need(g, "raw_probs")->shape[0], nc = lnl_model_num_classes(model);
+  if (n > 8) n = 8;
+  worker w[2] = {{model, inputs, n, {{0}}, LNL_OK}, {model, inputs, n, {{0}}, LNL_OK}};
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++) CHECK(pthread_create(&t[i], NULL, work, &w[i]) == 0);
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  for (int i = 0; i < 2; i++) {
+    CHECK(w[i].status == LNL_OK);
+    for (int k = 0; k < n; k++) CHECK_CLOSE(w[i].results[k].probs, probs + k * nc, (size_t)nc, TOL);
+  }
+  free(inputs);
+  free(probs);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s WEIGHTS GOLDEN\n", argv[0]);
@@ -100,6 +138,7 @@ int main(int argc, char **argv) {
     check_raw(model, ctx, &golden);
     lnl_context_free(ctx);
   }
+  check_threads(model, &golden);
   lnl_safetensors_free(&golden);
   free(buf);
   lnl_model_close(model);
