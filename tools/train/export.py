@@ -101,6 +101,7 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--golden")
     p.add_argument("--seed", type=int, default=3)
+    p.add_argument("--align", help="alignment template JSON (tools/detector/measure_template.py)")
     args = p.parse_args()
     meta = {"lnl.source_commit": source_commit()}
     if args.random:
@@ -133,6 +134,9 @@ def main():
             "lnl.ferplus_valid_accuracy": f"{ck['fer_valid']['acc']:.4f}",
             "lnl.rafdb_valid_accuracy": f"{ck['raf_valid']['acc']:.4f}",
         })
+    if args.align:
+        with open(args.align) as f:
+            meta["lnl.align"] = json.dumps({"template": json.load(f)["template"]})
     model.eval()
     meta["lnl.config"] = json.dumps(cfg, sort_keys=True)
     meta["lnl.macs"] = str(count_macs(model, cfg["input_size"], cfg["input_channels"]))
