@@ -281,6 +281,7 @@ static int by_score(const void *a, const void *b) {
 /* Weighted NMS: each cluster of detections overlapping the most confident remaining
  * one by more than `thr` becomes their score-weighted average, with the top score. */
 static int blend_overlaps(face_list *l, float thr) {
+  if (l->count == 0) return 1; /* qsort and calloc want a real array */
   qsort(l->items, (size_t)l->count, sizeof *l->items, by_score);
   char *used = calloc((size_t)l->count + 1, 1);
   if (!used) return 0;
