@@ -30,5 +30,6 @@ void cli_csv_field(FILE *out, const char *s);
 int cmd_classify(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -362,7 +362,8 @@ static lnl_status run_passes(const lnl_detector *d, const lnl_image *img,
   int S = d->input_size;
   double W = img->width, H = img->height;
   pass_plan p = plan_passes(d, img->width, img->height, opt);
-  lnl_parallel par = {opt->threads > 0 ? opt->threads : 1};
+  lnl_parallel par = {.threads = opt->threads > 0 ? opt->threads : 1};
+  lnl_parallel_start(&par); /* without workers, each step creates its threads */
   float *input = malloc(sizeof(float) * 3 * (size_t)S * S);
   float **values = calloc((size_t)d->graph.num_ops + 1, sizeof *values);
   lnl_status s =
@@ -381,6 +382,7 @@ static lnl_status run_passes(const lnl_detector *d, const lnl_image *img,
                         S};
       s = detect_window(d, img, &win, opt->score_threshold, &par, input, values, found, err);
     }
+  lnl_parallel_stop(&par);
   free(input);
   free(values);
   return s;
@@ -443,7 +445,7 @@ lnl_status lnl_detector_run_raw(const lnl_detector *d, const float *input, float
                     raw_len, need);
   float **values = calloc((size_t)d->graph.num_ops + 1, sizeof *values);
   if (!values) return lnl_fail(err, LNL_ERR_MEMORY, "out of memory running the detector");
-  lnl_parallel par = {1};
+  lnl_parallel par = {.threads = 1};
   lnl_status s = lnl_graph_run(&d->graph, input, values, &par, err);
   if (!s) {
     for (int i = 0; i < d->num_heads; i++) {

@@ -141,12 +141,14 @@ lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **ou
   }
   ctx->model = model;
   ctx->par.threads = threads;
+  lnl_parallel_start(&ctx->par); /* without workers, each step creates its threads */
   *out = ctx;
   return LNL_OK;
 }
 
 void lnl_context_free(lnl_context *ctx) {
   if (!ctx) return;
+  lnl_parallel_stop(&ctx->par);
   lnl_net_scratch_free(&ctx->scratch);
   free(ctx->input);
   free(ctx);

@@ -18,18 +18,54 @@ size_t lnl_conv_scratch(const lnl_conv *conv, int h, int w) {
   if (is_pointwise(conv) || is_depthwise(conv)) return 0;
   size_t oh = (size_t)lnl_conv_out_size(h, conv->kh, conv->stride, conv->pad);
   size_t ow = (size_t)lnl_conv_out_size(w, conv->kw, conv->stride, conv->pad);
-  return (size_t)(conv->cin / conv->groups) * conv->kh * conv->kw * oh * ow;
+  /* grouped: every group unfolded at once, so that groups can run side by side */
+  return (size_t)conv->cin * conv->kh * conv->kw * oh * ow;
 }
 
-/* Unfolds `c` channels into rows of (channel, ky, kx) and columns of output pixels. */
+/* One (channel, ky, kx) row of im2col for a "same" convolution (output size = input
+ * size, stride 1), output rows [r0, r1): the input plane shifted by (dy, dx). The rows
+ * that stay inside are one block copy, after which the columns that wrapped around from
+ * the neighbouring row are zeroed. */
+static void shift_plane(const float *plane, int h, int w, int dy, int dx, float *dst, int r0,
+                        int r1) {
+  int y0 = dy < 0 ? -dy : 0, y1 = dy > 0 ? h - dy : h;
+  if (y0 < r0) y0 = r0;
+  if (y1 > r1) y1 = r1;
+  int a = dx < 0 ? -dx : dx;
+  if (y1 <= y0 || a >= w) {
+    memset(dst + (size_t)r0 * w, 0, sizeof(float) * (size_t)(r1 - r0) * w);
+    return;
+  }
+  memset(dst + (size_t)r0 * w, 0, sizeof(float) * (size_t)(y0 - r0) * w);
+  memset(dst + (size_t)y1 * w, 0, sizeof(float) * (size_t)(r1 - y1) * w);
+  float *d = dst + (size_t)y0 * w;
+  const float *s = plane + (size_t)(y0 + dy) * w;
+  size_t n = (size_t)(y1 - y0) * w - (size_t)a;
+  if (dx >= 0) {
+    memcpy(d, s + dx, sizeof(float) * n); /* stops before the last row's wrapped values */
+    for (int y = y0; y < y1; y++)
+      for (int x = w - dx; x < w; x++) dst[(size_t)y * w + x] = 0.0f;
+  } else {
+    memcpy(d + a, s, sizeof(float) * n);
+    for (int y = y0; y < y1; y++)
+      for (int x = 0; x < a; x++) dst[(size_t)y * w + x] = 0.0f;
+  }
+}
+
+/* Unfolds `c` channels into rows of (channel, ky, kx) and columns of output pixels;
+ * writes only the columns of output rows [r0, r1) (each row of `col` holds oh x ow). */
 static void im2col(const float *in, int c, int h, int w, int kh, int kw, int stride, int pad,
-                   int oh, int ow, float *col) {
+                   int oh, int ow, float *col, int r0, int r1) {
   for (int ch = 0; ch < c; ch++) {
     const float *plane = in + (size_t)ch * h * w;
     for (int ky = 0; ky < kh; ky++) {
       for (int kx = 0; kx < kw; kx++) {
         float *row = col + (((size_t)ch * kh + ky) * kw + kx) * oh * ow;
-        for (int oy = 0; oy < oh; oy++) {
+        if (stride == 1 && oh == h && ow == w) {
+          shift_plane(plane, h, w, ky - pad, kx - pad, row, r0, r1);
+          continue;
+        }
+        for (int oy = r0; oy < r1; oy++) {
           int iy = oy * stride - pad + ky;
           float *dst = row + (size_t)oy * ow;
           if (iy < 0 || iy >= h) {
@@ -37,6 +73,15 @@ static void im2col(const float *in, int c, int h, int w, int kh, int kw, int str
             continue;
           }
           const float *src = plane + (size_t)iy * w;
+          if (stride == 1) { /* ox in [x0, x1) reads ix = ox + dx inside [0, w) */
+            int dx = kx - pad, x0 = dx < 0 ? -dx : 0, x1 = w - dx < ow ? w - dx : ow;
+            if (x0 > ow) x0 = ow;
+            if (x1 < x0) x1 = x0;
+            for (int ox = 0; ox < x0; ox++) dst[ox] = 0.0f;
+            memcpy(dst + x0, src + x0 + dx, sizeof(float) * (size_t)(x1 - x0));
+            for (int ox = x1; ox < ow; ox++) dst[ox] = 0.0f;
+            continue;
+          }
           for (int ox = 0; ox < ow; ox++) {
             int ix = ox * stride - pad + kx;
             dst[ox] = (ix >= 0 && ix < w) ? src[ix] : 0.0f;
@@ -51,58 +96,163 @@ static int is_depthwise(const lnl_conv *conv) {
   return conv->groups == conv->cin && conv->cout == conv->cin;
 }
 
-/* One filter per channel: a direct loop beats im2col + a 1-row product. */
+/* One filter per channel, channels [c0, c1): a direct loop beats im2col + a 1-row product.
+ * Each output row accumulates its taps in (ky, kx) order over the columns whose input
+ * lies inside the image, so that the inner loops carry no bounds checks (and stride 1
+ * vectorises). */
 static void depthwise(const lnl_conv *conv, const float *in, int h, int w, float *out, int oh,
-                      int ow) {
+                      int ow, int c0, int c1) {
   int kh = conv->kh, kw = conv->kw, s = conv->stride, p = conv->pad;
-  for (int c = 0; c < conv->cin; c++) {
+  for (int c = c0; c < c1; c++) {
     const float *plane = in + (size_t)c * h * w;
     const float *k = conv->weight + (size_t)c * kh * kw;
     float *dst = out + (size_t)c * oh * ow;
-    for (int oy = 0; oy < oh; oy++) {
-      for (int ox = 0; ox < ow; ox++) {
-        float acc = 0.0f;
-        for (int ky = 0; ky < kh; ky++) {
-          int iy = oy * s - p + ky;
-          if (iy < 0 || iy >= h) continue;
-          const float *row = plane + (size_t)iy * w;
-          for (int kx = 0; kx < kw; kx++) {
-            int ix = ox * s - p + kx;
-            if (ix >= 0 && ix < w) acc += k[ky * kw + kx] * row[ix];
+    for (int oy = 0; oy < oh; oy++, dst += ow) {
+      memset(dst, 0, sizeof(float) * (size_t)ow);
+      for (int ky = 0; ky < kh; ky++) {
+        int iy = oy * s - p + ky;
+        if (iy < 0 || iy >= h) continue;
+        const float *row = plane + (size_t)iy * w;
+        const float *kr = k + ky * kw;
+        if (s == 1 && kw == 3 && p == 1 && ow == w && w >= 2) {
+          /* the detector's 3x3 "same" case: the three taps of a row in one pass */
+          dst[0] += kr[1] * row[0] + kr[2] * row[1];
+          for (int ox = 1; ox < ow - 1; ox++)
+            dst[ox] += kr[0] * row[ox - 1] + kr[1] * row[ox] + kr[2] * row[ox + 1];
+          dst[ow - 1] += kr[0] * row[ow - 2] + kr[1] * row[ow - 1];
+          continue;
+        }
+        for (int kx = 0; kx < kw; kx++) {
+          /* ox in [x0, x1) reads ix = ox * s - p + kx inside [0, w) */
+          int off = kx - p;
+          int x0 = off < 0 ? (-off + s - 1) / s : 0;
+          int x1 = w - off > 0 ? (w - off + s - 1) / s : 0;
+          if (x1 > ow) x1 = ow;
+          float kv = kr[kx];
+          if (s == 1) {
+            for (int ox = x0; ox < x1; ox++) dst[ox] += kv * row[ox + off];
+          } else {
+            for (int ox = x0; ox < x1; ox++) dst[ox] += kv * row[ox * s + off];
           }
         }
-        dst[(size_t)oy * ow + ox] = acc;
       }
     }
   }
 }
 
+/* One convolution split into independent tasks (each writes its own part of the scratch
+ * and of the output):
+ *  - depthwise: a block of channels;
+ *  - grouped: one group (its im2col in its own part of the scratch, its product);
+ *  - otherwise, a block of output rows (im2col of their columns, the product on them),
+ *    or, when there are more output channels than pixels, first the im2col in blocks
+ *    of rows, then the product in blocks of output channels: each task then packs the
+ *    smaller operand (the unfolded input) again instead of the larger (the weights). */
+typedef enum { SPLIT_ROWS, SPLIT_CHANNELS, SPLIT_GROUPS, SPLIT_DEPTHWISE } conv_split;
+
+typedef struct conv_job {
+  const lnl_conv *conv;
+  const float *in;
+  float *out, *scratch;
+  int h, w, oh, ow, relu, per_task;
+  conv_split split;
+} conv_job;
+
+static void bias_relu(const conv_job *j, int c0, int c1, int r0, int r1) {
+  size_t npix = (size_t)j->oh * j->ow, p0 = (size_t)r0 * j->ow, p1 = (size_t)r1 * j->ow;
+  for (int o = c0; o < c1; o++) {
+    float b = j->conv->bias ? j->conv->bias[o] : 0.0f;
+    float *y = j->out + (size_t)o * npix;
+    for (size_t i = p0; i < p1; i++) {
+      float v = y[i] + b;
+      y[i] = j->relu && v < 0.0f ? 0.0f : v;
+    }
+  }
+}
+
+/* The unfolded input of group g for output rows [r0, r1) (the input itself for 1x1). */
+static const float *unfold(const conv_job *j, int g, int r0, int r1) {
+  const lnl_conv *conv = j->conv;
+  int cin_g = conv->cin / conv->groups;
+  const float *x = j->in + (size_t)g * cin_g * j->h * j->w;
+  if (is_pointwise(conv)) return x;
+  float *col = j->scratch + (size_t)g * cin_g * conv->kh * conv->kw * j->oh * j->ow;
+  im2col(x, cin_g, j->h, j->w, conv->kh, conv->kw, conv->stride, conv->pad, j->oh, j->ow, col, r0,
+         r1);
+  return col;
+}
+
+/* Output channels [c0, c1) of group g, pixels of rows [r0, r1), from its unfolded input. */
+static void product(const conv_job *j, int g, const float *col, int c0, int c1, int r0, int r1) {
+  const lnl_conv *conv = j->conv;
+  int cout_g = conv->cout / conv->groups;
+  int kdim = conv->cin / conv->groups * conv->kh * conv->kw, npix = j->oh * j->ow, p0 = r0 * j->ow;
+  int o0 = g * cout_g + c0;
+  lnl_gemm(NULL, 0, 0, c1 - c0, (r1 - r0) * j->ow, kdim, conv->weight + (size_t)o0 * kdim, kdim,
+           col + p0, npix, 0.0f, j->out + (size_t)o0 * npix + p0, npix);
+  bias_relu(j, o0, g * cout_g + c1, r0, r1);
+}
+
+static void conv_task(void *arg, int t) {
+  const conv_job *j = arg;
+  const lnl_conv *conv = j->conv;
+  int b0 = t * j->per_task, b1 = b0 + j->per_task; /* the task's block of rows or channels */
+  int cout_g = conv->cout / conv->groups;
+  switch (j->split) {
+  case SPLIT_DEPTHWISE:
+    if (b1 > conv->cin) b1 = conv->cin;
+    depthwise(conv, j->in, j->h, j->w, j->out, j->oh, j->ow, b0, b1);
+    bias_relu(j, b0, b1, 0, j->oh);
+    break;
+  case SPLIT_GROUPS: product(j, t, unfold(j, t, 0, j->oh), 0, cout_g, 0, j->oh); break;
+  case SPLIT_ROWS:
+    if (b1 > j->oh) b1 = j->oh;
+    product(j, 0, unfold(j, 0, b0, b1), 0, cout_g, b0, b1);
+    break;
+  case SPLIT_CHANNELS: /* after unfold_task */
+    if (b1 > cout_g) b1 = cout_g;
+    product(j, 0, is_pointwise(conv) ? j->in : j->scratch, b0, b1, 0, j->oh);
+    break;
+  }
+}
+
+static void unfold_task(void *arg, int t) {
+  const conv_job *j = arg;
+  int r0 = t * j->per_task, r1 = r0 + j->per_task < j->oh ? r0 + j->per_task : j->oh;
+  unfold(j, 0, r0, r1);
+}
+
+static int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
 void lnl_conv2d(const lnl_conv *conv, const float *in, int h, int w, float *out, float *scratch,
                 int relu, lnl_parallel *par) {
   int oh = lnl_conv_out_size(h, conv->kh, conv->stride, conv->pad);
   int ow = lnl_conv_out_size(w, conv->kw, conv->stride, conv->pad);
-  int cin_g = conv->cin / conv->groups, cout_g = conv->cout / conv->groups;
-  int kdim = cin_g * conv->kh * conv->kw;
-  size_t npix = (size_t)oh * ow;
-  if (is_depthwise(conv)) depthwise(conv, in, h, w, out, oh, ow);
-  for (int g = 0; g < conv->groups && !is_depthwise(conv); g++) {
-    const float *x = in + (size_t)g * cin_g * h * w;
-    const float *col = x;
-    if (!is_pointwise(conv)) {
-      im2col(x, cin_g, h, w, conv->kh, conv->kw, conv->stride, conv->pad, oh, ow, scratch);
-      col = scratch;
+  double macs = (double)conv->cout * oh * ow * (conv->cin / conv->groups) * conv->kh * conv->kw;
+  int threads = lnl_parallel_threads_for(par, macs);
+  conv_job job = {conv, in, out, scratch, h, w, oh, ow, relu, 1, SPLIT_GROUPS};
+  int tasks = conv->groups;
+  if (oh < 1 || ow < 1) return;
+  if (is_depthwise(conv)) {
+    job.split = SPLIT_DEPTHWISE;
+    job.per_task = ceil_div(conv->cin, threads);
+    tasks = ceil_div(conv->cin, job.per_task);
+  } else if (conv->groups == 1) {
+    if (threads > oh * ow / 16) threads = oh * ow / 16; /* column blocks wide enough for BLAS */
+    if (threads < 1) threads = 1;
+    if (threads > 1 && conv->cout > oh * ow) {
+      job.per_task = ceil_div(oh, threads);
+      if (!is_pointwise(conv)) lnl_parallel_for(par, ceil_div(oh, job.per_task), unfold_task, &job);
+      job.split = SPLIT_CHANNELS;
+      job.per_task = ceil_div(conv->cout, threads);
+      tasks = ceil_div(conv->cout, job.per_task);
+    } else {
+      job.split = SPLIT_ROWS;
+      job.per_task = ceil_div(oh, threads);
+      tasks = ceil_div(oh, job.per_task);
     }
-    lnl_gemm(par, 0, 0, cout_g, (int)npix, kdim, conv->weight + (size_t)g * cout_g * kdim, kdim,
-             col, (int)npix, 0.0f, out + (size_t)g * cout_g * npix, (int)npix);
   }
-  for (int o = 0; o < conv->cout; o++) {
-    float b = conv->bias ? conv->bias[o] : 0.0f;
-    float *y = out + (size_t)o * npix;
-    for (size_t i = 0; i < npix; i++) {
-      float v = y[i] + b;
-      y[i] = relu && v < 0.0f ? 0.0f : v;
-    }
-  }
+  lnl_parallel_for(threads > 1 ? par : NULL, tasks, conv_task, &job);
 }
 
 void lnl_fold_batchnorm(lnl_conv *conv, const float *gamma, const float *beta, const float *mean,
@@ -126,8 +276,7 @@ void lnl_linear_forward(const lnl_linear *lin, const float *in, float *out) {
 }
 
 void lnl_relu(float *x, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (x[i] < 0.0f) x[i] = 0.0f;
+  for (size_t i = 0; i < n; i++) x[i] = x[i] < 0.0f ? 0.0f : x[i]; /* a select: vectorises */
 }
 
 void lnl_sigmoid(float *x, size_t n) {
@@ -161,6 +310,20 @@ void lnl_scale(float *x, size_t n, float s) {
 
 void lnl_maxpool2d(const float *in, int c, int h, int w, int k, int stride, float *out) {
   int oh = (h - k) / stride + 1, ow = (w - k) / stride + 1;
+  if (k == 2 && stride == 2) { /* the network's only pooling: no inner window loops */
+    for (int ch = 0; ch < c; ch++) {
+      const float *p = in + (size_t)ch * h * w;
+      for (int oy = 0; oy < oh; oy++) {
+        const float *r0 = p + (size_t)(2 * oy) * w, *r1 = r0 + w;
+        for (int ox = 0; ox < ow; ox++) {
+          float a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];
+          float b = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox] : r1[2 * ox + 1];
+          *out++ = a > b ? a : b;
+        }
+      }
+    }
+    return;
+  }
   for (int ch = 0; ch < c; ch++) {
     const float *p = in + (size_t)ch * h * w;
     for (int oy = 0; oy < oh; oy++) {
@@ -214,19 +377,33 @@ static void bilinear_tap(int o, int n_in, int n_out, int *i0, int *i1, float *fr
   *frac = src - (float)lo;
 }
 
+#define RESIZE_MAX_TAPS 1024
+
 void lnl_resize_bilinear(const float *in, int c, int h, int w, float *out, int oh, int ow) {
+  /* the horizontal taps are the same for every row: computed once when they fit */
+  int x0s[RESIZE_MAX_TAPS], x1s[RESIZE_MAX_TAPS];
+  float fxs[RESIZE_MAX_TAPS];
+  int cached = ow <= RESIZE_MAX_TAPS;
+  for (int ox = 0; cached && ox < ow; ox++) bilinear_tap(ox, w, ow, &x0s[ox], &x1s[ox], &fxs[ox]);
   for (int ch = 0; ch < c; ch++) {
     const float *p = in + (size_t)ch * h * w;
     for (int oy = 0; oy < oh; oy++) {
       int y0, y1;
       float fy;
       bilinear_tap(oy, h, oh, &y0, &y1, &fy);
+      const float *r0 = p + (size_t)y0 * w, *r1 = p + (size_t)y1 * w;
       for (int ox = 0; ox < ow; ox++) {
         int x0, x1;
         float fx;
-        bilinear_tap(ox, w, ow, &x0, &x1, &fx);
-        float top = p[(size_t)y0 * w + x0] * (1 - fx) + p[(size_t)y0 * w + x1] * fx;
-        float bot = p[(size_t)y1 * w + x0] * (1 - fx) + p[(size_t)y1 * w + x1] * fx;
+        if (cached) {
+          x0 = x0s[ox];
+          x1 = x1s[ox];
+          fx = fxs[ox];
+        } else {
+          bilinear_tap(ox, w, ow, &x0, &x1, &fx);
+        }
+        float top = r0[x0] * (1 - fx) + r0[x1] * fx;
+        float bot = r1[x0] * (1 - fx) + r1[x1] * fx;
         *out++ = top * (1 - fy) + bot * fy;
       }
     }

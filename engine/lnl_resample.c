@@ -58,9 +58,11 @@ lnl_status lnl_check_image(const lnl_image *img, lnl_error *err) {
   return LNL_OK;
 }
 
-static void read_row(const lnl_image *img, int grey, int channel, int y, float *dst) {
-  const uint8_t *p = img->pixels + (size_t)y * img->stride;
-  for (int x = 0; x < img->width; x++, p += 3)
+/* Pixels [x0, x1) of row y, as grey or one channel, into dst[x0 .. x1). */
+static void read_row(const lnl_image *img, int grey, int channel, int y, int x0, int x1,
+                     float *dst) {
+  const uint8_t *p = img->pixels + (size_t)y * img->stride + (size_t)x0 * 3;
+  for (int x = x0; x < x1; x++, p += 3)
     dst[x] = grey ? 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2] : (float)p[channel];
 }
 
@@ -80,16 +82,21 @@ lnl_status lnl_resample(const lnl_image *img, const lnl_window *win, int grey, f
     s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory resampling a %dx%d image", W, H);
     goto done;
   }
-  /* only the rows some output reads */
-  int y_lo = H, y_hi = 0;
+  /* only the rows and columns some output reads (a tile is a small part of a photo) */
+  int y_lo = H, y_hi = 0, x_lo = W, x_hi = 0;
   for (int o = 0; o < oh; o++) {
     if (tv.count[o] == 0) continue;
     if (tv.first[o] < y_lo) y_lo = tv.first[o];
     if (tv.first[o] + tv.count[o] > y_hi) y_hi = tv.first[o] + tv.count[o];
   }
+  for (int o = 0; o < ow; o++) {
+    if (th.count[o] == 0) continue;
+    if (th.first[o] < x_lo) x_lo = th.first[o];
+    if (th.first[o] + th.count[o] > x_hi) x_hi = th.first[o] + th.count[o];
+  }
   for (int c = 0; c < (grey ? 1 : 3); c++) {
     for (int y = y_lo; y < y_hi; y++) {
-      read_row(img, grey, c, y, row);
+      read_row(img, grey, c, y, x_lo, x_hi, row);
       for (int o = 0; o < ow; o++) {
         const float *w = th.w + (size_t)o * th.max_taps;
         float acc = 0.0f;

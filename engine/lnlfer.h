@@ -79,7 +79,8 @@ uint64_t lnl_model_macs(const lnl_model *model);
 /* A string from the file's __metadata__, or NULL. */
 const char *lnl_model_metadata(const lnl_model *model, const char *key);
 
-/* A context runs the model with up to `threads` threads (>= 1). */
+/* A context runs the model with up to `threads` threads (>= 1): the calling thread and
+ * threads - 1 workers that live as long as the context (they sleep while it is idle). */
 lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **out, lnl_error *err);
 void lnl_context_free(lnl_context *ctx);
 

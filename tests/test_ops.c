@@ -170,7 +170,7 @@ static void run_conv(const char *name, const lnl_conv *conv, const conv_case *cc
   size_t nscratch = lnl_conv_scratch(conv, cc->h, cc->w);
   float *scratch = nan_buf(nscratch ? nscratch : 1);
   float *out = nan_buf(nout);
-  lnl_parallel par = {threads};
+  lnl_parallel par = {.threads = threads};
   lnl_conv2d(conv, in, cc->h, cc->w, out, scratch, relu, &par);
   char what[160];
   snprintf(what, sizeof what, "%s threads=%d", name, threads);
@@ -680,7 +680,7 @@ static void test_attention(void) {
     }
     for (int threads = 1; threads <= 2; threads++) {
       float *att = nan_buf(nn), *y = nan_buf(nd);
-      lnl_parallel par = {threads};
+      lnl_parallel par = {.threads = threads};
       lnl_attention(theta, phi, g, d, n, att, y, &par);
       char what[80];
       snprintf(what, sizeof what, "attention d=%d n=%d threads=%d", d, n, threads);
@@ -727,7 +727,7 @@ static void test_gemm_case(int ta, int tb, int m, int n, int k, int pad, float b
       want[(size_t)r * n + q] = acc;
     }
 
-  lnl_parallel par = {threads};
+  lnl_parallel par = {.threads = threads};
   int errors_before = blas_errors;
   lnl_gemm(&par, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
   note_gemm(m, n, k, threads);
