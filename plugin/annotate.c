@@ -1,0 +1,167 @@
+/* Annotating the image. */
+#include "annotate.h"
+
+#include <math.h>
+#include <string.h>
+
+#define STRIP_BYTES (8 << 20)
+
+typedef void (*DrawFunc)(cairo_t *cr, cairo_surface_t *strip, double x, double y, gpointer data);
+
+typedef struct DrawData {
+  lnlr_scene scene;
+  const LnlferSettings *settings;
+  lnlr_legend_text legend;
+} DrawData;
+
+static GeglRectangle round_out(lnlr_rect r) {
+  int x0 = (int)floor(r.x), y0 = (int)floor(r.y);
+  int x1 = (int)ceil(r.x + r.w), y1 = (int)ceil(r.y + r.h);
+  return (GeglRectangle){x0, y0, MAX(0, x1 - x0), MAX(0, y1 - y0)};
+}
+
+/* Draws the part `content` (image pixels) of a new layer in strips of bounded size, so
+ * that a huge layer never needs a huge surface; the rest stays transparent. */
+static gboolean fill_layer(GimpLayer *layer, const GeglRectangle *content, DrawFunc draw,
+                           gpointer data, GError **error) {
+  GimpDrawable *d = GIMP_DRAWABLE(layer);
+  int lx, ly;
+  gimp_drawable_get_offsets(d, &lx, &ly);
+  GeglRectangle lr = {lx, ly, gimp_drawable_get_width(d), gimp_drawable_get_height(d)}, c;
+  if (!gegl_rectangle_intersect(&c, content, &lr)) return TRUE;
+  int rows = CLAMP(STRIP_BYTES / (c.width * 4), 1, c.height);
+  cairo_surface_t *strip = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, c.width, rows);
+  if (cairo_surface_status(strip) != CAIRO_STATUS_SUCCESS) {
+    cairo_surface_destroy(strip);
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Not enough memory to draw %d x %d pixels."),
+                c.width, rows);
+    return FALSE;
+  }
+  GeglBuffer *buf = gimp_drawable_get_buffer(d);
+  const Babl *format = babl_format("cairo-ARGB32");
+  for (int y = c.y; y < c.y + c.height; y += rows) {
+    int n = MIN(rows, c.y + c.height - y);
+    cairo_t *cr = cairo_create(strip);
+    cairo_set_operator(cr, CAIRO_OPERATOR_CLEAR);
+    cairo_paint(cr);
+    cairo_set_operator(cr, CAIRO_OPERATOR_OVER);
+    cairo_translate(cr, -c.x, -y);
+    draw(cr, strip, c.x, y, data);
+    cairo_destroy(cr);
+    cairo_surface_flush(strip);
+    gegl_buffer_set(buf, GEGL_RECTANGLE(c.x - lx, y - ly, c.width, n), 0, format,
+                    cairo_image_surface_get_data(strip), cairo_image_surface_get_stride(strip));
+  }
+  g_object_unref(buf); /* pushes the tiles to GIMP */
+  cairo_surface_destroy(strip);
+  gimp_drawable_update(d, c.x - lx, c.y - ly, c.width, c.height);
+  return TRUE;
+}
+
+static void draw_region_map(cairo_t *cr, cairo_surface_t *strip, double x, double y,
+                            gpointer data) {
+  DrawData *dd = data;
+  lnlr_draw_region_map(strip, x, y, 1.0, &dd->scene, dd->settings->colormap);
+  lnlr_draw_legend(cr, &dd->scene, dd->settings->colormap, &dd->legend);
+}
+
+static void draw_boxes(cairo_t *cr, cairo_surface_t *strip, double x, double y, gpointer data) {
+  DrawData *dd = data;
+  lnlr_draw_boxes(cr, &dd->scene, dd->settings->labels);
+}
+
+static GimpImageType layer_type(GimpImage *image) {
+  switch (gimp_image_get_base_type(image)) {
+  case GIMP_GRAY: return GIMP_GRAYA_IMAGE;
+  case GIMP_INDEXED: return GIMP_INDEXEDA_IMAGE;
+  default: return GIMP_RGBA_IMAGE;
+  }
+}
+
+/* A new transparent layer over the analysed area, on top of `group`. */
+static GimpLayer *add_layer(GimpImage *image, GimpGroupLayer *group, const char *name,
+                            const GeglRectangle *area, double opacity, GError **error) {
+  GimpLayer *layer = gimp_layer_new(image, name, area->width, area->height, layer_type(image),
+                                    opacity, GIMP_LAYER_MODE_NORMAL);
+  if (!layer || !gimp_image_insert_layer(image, layer, GIMP_LAYER(group), 0)) {
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Cannot add the layer \"%s\"."), name);
+    return NULL;
+  }
+  gimp_layer_set_offsets(layer, area->x, area->y);
+  gimp_drawable_fill(GIMP_DRAWABLE(layer), GIMP_FILL_TRANSPARENT);
+  return layer;
+}
+
+static gboolean select_faces(GimpImage *image, const LnlferAnalysis *a) {
+  gboolean ok = TRUE;
+  for (int i = 0; i < a->count && ok; i++) {
+    const lnl_rect *b = &a->faces[i].face.box;
+    ok = gimp_image_select_rectangle(image, i ? GIMP_CHANNEL_OP_ADD : GIMP_CHANNEL_OP_REPLACE, b->x,
+                                     b->y, b->w, b->h);
+  }
+  return ok;
+}
+
+static gboolean build(GimpImage *image, GimpDrawable *source, const LnlferAnalysis *a,
+                      const LnlferSettings *s, const char *json, GimpGroupLayer **group_out,
+                      gboolean *attached, GError **error) {
+  DrawData dd = {lnlfer_analysis_scene(a), s, lnlfer_legend_text()};
+  GimpLayer *parent = NULL;
+  int position = 0;
+  if (GIMP_IS_LAYER(source)) {
+    GimpItem *p = gimp_item_get_parent(GIMP_ITEM(source));
+    parent = p ? GIMP_LAYER(p) : NULL;
+    position = gimp_image_get_item_position(image, GIMP_ITEM(source));
+  }
+  GimpGroupLayer *group = gimp_group_layer_new(image, _("Facial expressions"));
+  if (!group || !gimp_image_insert_layer(image, GIMP_LAYER(group), parent, position)) {
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Cannot add the layer group."));
+    return FALSE;
+  }
+  *group_out = group;
+  if (s->region_map) {
+    GimpLayer *l = add_layer(image, group, _("Region map"), &a->area, s->opacity, error);
+    GeglRectangle content = round_out(lnlr_rect_union(lnlr_region_map_extents(&dd.scene),
+                                                      lnlr_legend_rect(&dd.scene, &dd.legend)));
+    if (!l || !fill_layer(l, &content, draw_region_map, &dd, error)) return FALSE;
+  }
+  if (s->boxes) {
+    GimpLayer *l = add_layer(image, group, _("Boxes and labels"), &a->area, 100.0, error);
+    GeglRectangle content = round_out(lnlr_boxes_extents(&dd.scene, s->labels));
+    if (!l || !fill_layer(l, &content, draw_boxes, &dd, error)) return FALSE;
+  }
+  GimpParasite *p =
+      gimp_parasite_new(RESULTS_PARASITE, GIMP_PARASITE_PERSISTENT | GIMP_PARASITE_UNDOABLE,
+                        (guint32)strlen(json) + 1, json);
+  gboolean ok = *attached = gimp_image_attach_parasite(image, p);
+  gimp_parasite_free(p);
+  if (ok && s->select_faces) ok = select_faces(image, a);
+  if (!ok) g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Cannot store the results on the image."));
+  return ok;
+}
+
+gboolean lnlfer_annotate(GimpImage *image, GimpDrawable *source, const LnlferAnalysis *a,
+                         const LnlferSettings *s, const char *json, GError **error) {
+  GimpGroupLayer *group = NULL;
+  GimpParasite *previous = gimp_image_get_parasite(image, RESULTS_PARASITE);
+  gboolean attached = FALSE;
+  gimp_image_undo_group_start(image);
+  gboolean ok = build(image, source, a, s, json, &group, &attached, error);
+  if (!ok) {
+    /* Leave nothing half made. */
+    if (group) gimp_image_remove_layer(image, GIMP_LAYER(group));
+    if (attached && previous)
+      gimp_image_attach_parasite(image, previous);
+    else if (attached)
+      gimp_image_detach_parasite(image, RESULTS_PARASITE);
+  }
+  if (previous) gimp_parasite_free(previous);
+  /* Inserting layers selected them: select the source layer again, so that running the
+   * filter again analyses the photo, not the annotations. */
+  if (ok && GIMP_IS_LAYER(source)) {
+    GimpLayer *selected[2] = {GIMP_LAYER(source), NULL};
+    gimp_image_set_selected_layers(image, (const GimpLayer **)selected);
+  }
+  gimp_image_undo_group_end(image);
+  return ok;
+}

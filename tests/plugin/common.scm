@@ -1,0 +1,79 @@
+; Helpers of the Script-Fu tests of plug-in-lnlfer (GIMP 3, v2 dialect). run-gimp-tests.sh
+; defines `srcdir` (the checkout) and `outdir` (annotated images, comparisons) before loading
+; this file. Tests print "PASS name" / "FAIL name: detail" lines, and "COMPARE name a.png
+; b.png" lines for the runner to compare pixels.
+
+(define astronaut (string-append srcdir "/tests/data/astronaut.png"))
+
+(define (say . xs) (for-each display xs) (newline))
+(define (check name ok . detail)
+  (if ok (say "PASS " name) (apply say "FAIL " name ": " detail)))
+
+(define (string-index-of hay needle)
+  (let ((n (string-length hay)) (m (string-length needle)))
+    (let loop ((i 0))
+      (cond ((> (+ i m) n) #f)
+            ((string=? (substring hay i (+ i m)) needle) i)
+            (else (loop (+ i 1)))))))
+(define (contains? hay needle) (if (string-index-of hay needle) #t #f))
+
+; The number that follows `key` in a JSON text, e.g. (json-number j "\"box\":[") -> 172.36
+(define (json-number json key)
+  (let ((i (string-index-of json key)))
+    (if (not i) -1
+        (let loop ((j (+ i (string-length key))))
+          (if (memv (string-ref json j) '(#\, #\] #\}))
+              (string->number (substring json (+ i (string-length key)) j))
+              (loop (+ j 1)))))))
+
+(define (layers img) (vector->list (car (gimp-image-get-layers img))))
+(define (children item) (vector->list (car (gimp-item-get-children item))))
+(define (name item) (car (gimp-item-get-name item)))
+(define (is-group? item) (= 1 (car (gimp-item-is-group item))))
+(define (source img) (car (gimp-image-get-selected-drawables img)))
+(define (has-parasite? img)
+  (let ((names (car (gimp-image-get-parasite-list img))))
+    (if (member "lnlfer-results" (if (vector? names) (vector->list names) names)) #t #f)))
+(define (parasite-text img)
+  (if (has-parasite? img) (caddr (car (gimp-image-get-parasite img "lnlfer-results"))) ""))
+
+(define (load-image path) (car (gimp-file-load RUN-NONINTERACTIVE path)))
+
+; Saves a flattened copy of `img`; with drop-groups, the lnlfer layer groups removed first.
+(define (save-flat img path drop-groups)
+  (let ((dup (car (gimp-image-duplicate img))))
+    (if drop-groups
+        (for-each (lambda (l) (if (is-group? l) (gimp-image-remove-layer dup l))) (layers dup)))
+    (gimp-image-flatten dup)
+    (if (= (car (gimp-image-get-base-type dup)) INDEXED) (gimp-image-convert-rgb dup))
+    (if (not (= (car (gimp-image-get-precision dup)) PRECISION-U8-NON-LINEAR))
+        (gimp-image-convert-precision dup PRECISION-U8-NON-LINEAR))
+    (gimp-file-save RUN-NONINTERACTIVE dup path)
+    (gimp-image-delete dup)))
+
+(define (out name) (string-append outdir "/" name))
+
+; Runs the plug-in with default arguments on the image's selected layer; returns (n json).
+(define (lnlfer img)
+  (plug-in-lnlfer #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (source img)))
+
+; The common checks of a run that found `n` faces: one new layer group (two layers when
+; both outputs are on), the parasite, the source pixels unchanged (compared by the runner).
+(define (check-annotated tag img result n-expected n-layers-before)
+  (let* ((n (car result)) (json (cadr result)) (top (layers img)) (group (car top)))
+    (check (string-append tag ": faces") (= n n-expected) "got " n)
+    (check (string-append tag ": one layer group added")
+           (and (= (length top) (+ n-layers-before 1)) (is-group? group)
+                (string=? (name group) "Facial expressions"))
+           (length top) " layers")
+    (check (string-append tag ": group holds the region map and the boxes")
+           (equal? (map name (children group)) '("Boxes and labels" "Region map")))
+    (check (string-append tag ": region map opacity 60")
+           (< (abs (- (car (gimp-layer-get-opacity (cadr (children group)))) 60)) 0.01))
+    (check (string-append tag ": parasite holds the returned JSON")
+           (contains? (parasite-text img) json))
+    (check (string-append tag ": JSON has faces with labels and regions")
+           (and (contains? json "\"faces\":[{\"box\":[") (contains? json "\"label\":\"")
+                (contains? json "\"probabilities\":{\"neutral\":")
+                (contains? json "\"regions\":[{\"weight\":")))))
+

@@ -1,0 +1,183 @@
+#!/bin/sh
+# The GIMP 3 plug-in's tests, in real GIMP (gimp-console-3.0; Xvfb for the dialog):
+#   1. Script-Fu batch tests (batch-tests.scm): the portrait and a group photo, the layer
+#      group and its layers, the returned JSON, the parasite (also through XCF), the source
+#      pixels unchanged, grey / indexed / 16-bit / float images, a layer with alpha and
+#      offsets, selections (around the face, without a face, outside the layer, empty), 1x1.
+#   2. Missing and corrupt weights (weights-tests.scm): a clear error, the image unchanged.
+#   3. Translations: the procedure's labels in de, fr, es and ja.
+#   4. The dialog under Xvfb: opened with RUN-INTERACTIVE, screenshot, OK, result checked.
+#   5. Undo: in gimp-3.0 under Xvfb, one Ctrl+Z removes all the annotations (undo-test.py).
+#
+# usage: tests/plugin/run-gimp-tests.sh BUILD_DIR
+# Runs where gimp-console-3.0 is installed (the Debian 13 root: scripts/test runs it there).
+# Annotated images, screenshots and GIMP's logs go to $LNLFER_GIMP_TEST_OUT (default
+# BUILD_DIR/gimp-test-output). Exit status 0 when every test passed, 77 (skip) without
+# gimp-console-3.0, else 1.
+set -u
+BUILD=$(cd "${1:?usage: run-gimp-tests.sh BUILD_DIR}" && pwd)
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$SRC/tests/plugin
+OUT=${LNLFER_GIMP_TEST_OUT:-$BUILD/gimp-test-output}
+TIMEOUT=${LNLFER_GIMP_TIMEOUT:-600} # seconds for each GIMP run
+
+if ! command -v gimp-console-3.0 >/dev/null; then
+  echo "SKIP: gimp-console-3.0 not found (run inside the Debian 13 root: scripts/trixie-root)"
+  exit 77
+fi
+[ -x "$BUILD/plugin/lnlfer" ] || { echo "FAIL: $BUILD/plugin/lnlfer not built"; exit 1; }
+
+rm -rf "$OUT"
+mkdir -p "$OUT/logs"
+WORK=$(mktemp -d)
+XVFB_PID=
+cleanup() {
+  [ -z "$XVFB_PID" ] || kill "$XVFB_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+PASSES=0
+FAILS=0
+pass() { PASSES=$((PASSES + 1)); echo "PASS $*"; }
+fail() { FAILS=$((FAILS + 1)); echo "FAIL $*"; }
+
+# A GIMP profile with the plug-in installed as GIMP 3 wants it (plug-ins/lnlfer/lnlfer, catalogs
+# in plug-ins/lnlfer/locale); the weights are found in the source tree. Profiles after the
+# first are copies of it, so that GIMP does not query all its plug-ins again (minutes on a
+# busy machine), only lnlfer, whose copy is newer.
+new_profile() { # DIR
+  if [ "$1" != "$WORK/profile" ] && [ -d "$WORK/profile" ]; then cp -a "$WORK/profile" "$1"; fi
+  mkdir -p "$1/plug-ins/lnlfer"
+  rm -rf "$1/plug-ins/lnlfer/locale"
+  cp "$BUILD/plugin/lnlfer" "$1/plug-ins/lnlfer/lnlfer"
+  touch "$1/plug-ins/lnlfer/lnlfer"
+  for _mo in "$BUILD"/po/*/LC_MESSAGES/lnlfer.mo; do
+    [ -f "$_mo" ] || continue
+    _mo_dir=$1/plug-ins/lnlfer/locale/$(basename "$(dirname "$(dirname "$_mo")")")/LC_MESSAGES
+    mkdir -p "$_mo_dir"
+    cp "$_mo" "$_mo_dir/"
+  done
+}
+new_profile "$WORK/profile"
+
+# gimp_batch LOG INTERPRETER COMMAND...: gimp-console-3.0 with each COMMAND as a -b.
+gimp_batch() {
+  log=$1 interp=$2
+  shift 2
+  for cmd in "$@"; do set -- "$@" -b "$cmd"; shift; done
+  GIMP3_DIRECTORY=$WORK/profile timeout "$TIMEOUT" gimp-console-3.0 -i --no-fonts \
+    --batch-interpreter="$interp" "$@" --quit >"$log" 2>&1
+}
+
+# Collects the PASS/FAIL lines of a Script-Fu log; fails when MARKER is missing.
+collect() { # LOG MARKER
+  while IFS= read -r line; do
+    case $line in
+      "PASS "*) pass "${line#PASS }" ;;
+      "FAIL "*) fail "${line#FAIL }" ;;
+    esac
+  done <"$1"
+  grep -q "^$2" "$1" || fail "$(basename "$1"): did not run to its end ($2 missing); see $1"
+}
+
+scm_prelude="(define srcdir \"$SRC\") (define outdir \"$OUT\") (load \"$HERE/common.scm\")"
+
+echo "== Script-Fu batch tests"
+gimp_batch "$OUT/logs/batch.log" plug-in-script-fu-eval \
+  "$scm_prelude (load \"$HERE/batch-tests.scm\")"
+collect "$OUT/logs/batch.log" BATCH-TESTS-DONE
+grep "^COMPARE " "$OUT/logs/batch.log" | while read -r _ name a b; do
+  if python3 "$HERE/same-pixels.py" "$a" "$b"; then echo "PASS $name"; else echo "FAIL $name"; fi
+done >"$WORK/compare"
+while read -r verdict rest; do
+  if [ "$verdict" = PASS ]; then pass "$rest"; else fail "$rest"; fi
+done <"$WORK/compare"
+if grep -E "^\(lnlfer:[0-9]+\): .*(CRITICAL|WARNING)" "$OUT/logs/batch.log" | grep -v "Broken pipe" ||
+  grep -i "lnlfer.*crash\|crash.*lnlfer" "$OUT/logs/batch.log"; then
+  fail "batch: the plug-in crashed or logged warnings; see $OUT/logs/batch.log"
+else
+  pass "batch: no warning or crash of the plug-in in GIMP's log"
+fi
+
+echo "== Script-Fu folder batch (plugin/lnlfer-batch.scm)"
+mkdir -p "$WORK/photos" "$OUT/folder"
+cp "$SRC/tests/data/astronaut.png" "$WORK/photos/"
+printf 'not an image' >"$WORK/photos/broken.png"
+gimp_batch "$OUT/logs/folder.log" plug-in-script-fu-eval \
+  "(load \"$SRC/plugin/lnlfer-batch.scm\")
+   (gimp-message (string-append \"FOLDER-TOTAL \" (number->string (lnlfer-annotate-folder \"$WORK/photos\" \"*.png\" \"$OUT/folder\" \"$OUT/folder/faces.csv\"))))"
+if grep -q "FOLDER-TOTAL 1" "$OUT/logs/folder.log"; then pass "folder batch: 1 face in all"
+else fail "folder batch: no \"FOLDER-TOTAL 1\" in $OUT/logs/folder.log"; fi
+if [ "$(sed -n 1p "$OUT/folder/faces.csv" 2>/dev/null)" = "file,face,x,y,width,height,score,label,probability" ] &&
+  [ "$(wc -l <"$OUT/folder/faces.csv")" -eq 2 ] && grep -q '^"[^"]*astronaut.png",0,17[0-9.]*,' "$OUT/folder/faces.csv"; then
+  pass "folder batch: CSV with one row for the face: $(sed -n 2p "$OUT/folder/faces.csv")"
+else
+  fail "folder batch: unexpected $OUT/folder/faces.csv"
+fi
+if [ -s "$OUT/folder/astronaut-lnlfer.png" ] && [ -s "$OUT/folder/astronaut-lnlfer.xcf" ]; then
+  pass "folder batch: annotated PNG and XCF saved"
+else fail "folder batch: astronaut-lnlfer.png / .xcf missing"; fi
+
+echo "== missing and corrupt weights"
+head -c 4096 /dev/urandom >"$WORK/corrupt.safetensors"
+printf '\377\000\000\000\000\000\000\000{' >"$WORK/truncated.safetensors"
+for case in "LNLFER_WEIGHTS=$WORK/missing.safetensors:Cannot load the expression weights" \
+  "LNLFER_WEIGHTS=$WORK/corrupt.safetensors:Cannot load the expression weights" \
+  "LNLFER_WEIGHTS=$WORK/truncated.safetensors:Cannot load the expression weights" \
+  "LNLFER_DETECTOR=$WORK/corrupt.safetensors:Cannot load the face detector weights"; do
+  setting=${case%%:*} expected=${case#*:}
+  name=$(basename "${setting#*=}" .safetensors)-${setting%%=*}
+  log=$OUT/logs/weights-$name.log
+  (export "${setting?}"
+    gimp_batch "$log" plug-in-script-fu-eval "$scm_prelude (load \"$HERE/weights-tests.scm\")")
+  collect "$log" WEIGHTS-TESTS-DONE
+  if grep -q "$expected" "$log"; then pass "$name: the error says \"$expected\""
+  else fail "$name: no \"$expected\" in $log"; fi
+done
+
+echo "== translations"
+LOCALES=$WORK/locales
+mkdir -p "$LOCALES"
+for pair in de:de_DE:Gesichtsausdrücke fr:fr_FR:Expressions es:es_ES:Expresiones ja:ja_JP:表情; do
+  lang=${pair%%:*} rest=${pair#*:}
+  locale=${rest%%:*} word=${rest#*:}
+  if ! localedef -i "$locale" -f UTF-8 "$LOCALES/$locale.UTF-8" 2>/dev/null; then
+    fail "$lang: cannot build the locale $locale.UTF-8 (localedef; package locales)"
+    continue
+  fi
+  log=$OUT/logs/i18n-$lang.log
+  rm -rf "$WORK/profile-$lang"
+  new_profile "$WORK/profile-$lang"
+  LOCPATH=$LOCALES LANG=$locale.UTF-8 LANGUAGE=$lang GIMP3_DIRECTORY=$WORK/profile-$lang \
+    timeout "$TIMEOUT" gimp-console-3.0 -i --no-fonts --batch-interpreter=python-fu-eval -b '
+p = Gimp.get_pdb().lookup_procedure("plug-in-lnlfer")
+print("LABEL", p.get_menu_label())
+print("NICKS", " | ".join(a.get_nick() for a in p.get_arguments()))
+' --quit >"$log" 2>&1
+  if grep -q "^LABEL .*$word" "$log" && ! grep -q "^NICKS .*Detection _threshold" "$log"; then
+    pass "$lang: $(grep '^LABEL' "$log" | cut -c7-) / $(grep '^NICKS' "$log" | cut -d'|' -f4-5)"
+  else
+    fail "$lang: labels not translated; see $log"
+  fi
+done
+
+echo "== dialog and undo under Xvfb"
+if ! command -v Xvfb >/dev/null || ! command -v xdotool >/dev/null || ! command -v import >/dev/null; then
+  fail "dialog: needs Xvfb, xdotool and imagemagick's import (scripts/trixie-root create xdotool imagemagick)"
+else
+  # A free display number, chosen by Xvfb itself (-displayfd).
+  Xvfb -displayfd 5 -screen 0 1400x1000x24 -nolisten tcp 5>"$WORK/display" >"$OUT/logs/xvfb.log" 2>&1 &
+  XVFB_PID=$!
+  for _ in $(seq 1 50); do [ -s "$WORK/display" ] && break; sleep 0.2; done
+  export DISPLAY=:$(cat "$WORK/display")
+  new_profile "$WORK/profile-dialog"
+  sh "$HERE/dialog-test.sh" "$SRC" "$OUT" "$WORK/profile-dialog" >"$OUT/logs/dialog-driver.log" 2>&1
+  collect "$OUT/logs/dialog-driver.log" DIALOG-TEST-DONE
+  new_profile "$WORK/profile-undo"
+  sh "$HERE/undo-test.sh" "$SRC" "$OUT" "$WORK/profile-undo" \
+    >"$OUT/logs/undo-driver.log" 2>&1
+  collect "$OUT/logs/undo-driver.log" UNDO-TEST-DONE
+fi
+
+echo "== $PASSES passed, $FAILS failed (images, screenshots and logs in $OUT)"
+[ "$FAILS" -eq 0 ]

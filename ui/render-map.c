@@ -1,0 +1,196 @@
+/* The region map (each face's region weights as a smooth heat map) and its legend. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "lnlfer-render.h"
+#include "render-private.h"
+
+static void map_point(const float m[6], double u, double v, double *x, double *y) {
+  *x = m[0] * u + m[1] * v + m[2];
+  *y = m[3] * u + m[4] * v + m[5];
+}
+
+/* Bounds of one face's regions in image pixels. */
+static lnlr_rect face_map_bounds(const lnlr_scene *scene, int f) {
+  const lnl_face_analysis *a = &scene->faces[f];
+  double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+  for (int r = 0; r < scene->num_regions; r++) {
+    const lnl_rect *b = &a->expression.regions[r];
+    const double us[4] = {b->x, b->x + b->w, b->x + b->w, b->x};
+    const double vs[4] = {b->y, b->y, b->y + b->h, b->y + b->h};
+    for (int k = 0; k < 4; k++) {
+      double x, y;
+      map_point(a->crop_to_image, us[k], vs[k], &x, &y);
+      x0 = fmin(x0, x);
+      y0 = fmin(y0, y);
+      x1 = fmax(x1, x);
+      y1 = fmax(y1, y);
+    }
+  }
+  if (!(x1 > x0 && y1 > y0)) return (lnlr_rect){0, 0, 0, 0};
+  return (lnlr_rect){x0, y0, x1 - x0, y1 - y0};
+}
+
+lnlr_rect lnlr_region_map_extents(const lnlr_scene *scene) {
+  lnlr_rect r = {0, 0, 0, 0};
+  for (int f = 0; f < scene->count; f++) r = lnlr_rect_union(r, face_map_bounds(scene, f));
+  return r;
+}
+
+static double smoothstep(double x) {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  return x * x * (3 - 2 * x);
+}
+
+/* Composites colour (r, g, b) with coverage a over one premultiplied ARGB32 pixel. */
+static void blend(uint32_t *px, const double rgb[3], double a) {
+  uint32_t d = *px;
+  double keep = 1.0 - a;
+  double da = (d >> 24) / 255.0, dr = ((d >> 16) & 255) / 255.0;
+  double dg = ((d >> 8) & 255) / 255.0, db = (d & 255) / 255.0;
+  double oa = a + da * keep, or_ = rgb[0] * a + dr * keep;
+  double og = rgb[1] * a + dg * keep, ob = rgb[2] * a + db * keep;
+  *px = (uint32_t)lround(oa * 255) << 24 | (uint32_t)lround(or_ * 255) << 16 |
+        (uint32_t)lround(og * 255) << 8 | (uint32_t)lround(ob * 255);
+}
+
+static void draw_face_map(unsigned char *data, int stride, int width, int height, double ox,
+                          double oy, double scale, const lnlr_scene *scene, int f,
+                          lnlr_colormap cmap) {
+  const lnl_face_analysis *a = &scene->faces[f];
+  const float *m = a->crop_to_image;
+  double det = (double)m[0] * m[4] - (double)m[1] * m[3];
+  int nr = scene->num_regions;
+  if (nr <= 0 || fabs(det) < 1e-12) return;
+  double wmax = 0;
+  for (int r = 0; r < nr; r++) wmax = fmax(wmax, a->expression.weights[r]);
+  if (!(wmax > 0)) return;
+  lnlr_rect b = face_map_bounds(scene, f);
+  int i0 = (int)floor((b.x - ox) * scale), i1 = (int)ceil((b.x + b.w - ox) * scale);
+  int j0 = (int)floor((b.y - oy) * scale), j1 = (int)ceil((b.y + b.h - oy) * scale);
+  if (i0 < 0) i0 = 0;
+  if (j0 < 0) j0 = 0;
+  if (i1 > width) i1 = width;
+  if (j1 > height) j1 = height;
+  for (int j = j0; j < j1; j++) {
+    uint32_t *row = (uint32_t *)(void *)(data + (size_t)j * stride);
+    double y = oy + (j + 0.5) / scale - m[5];
+    for (int i = i0; i < i1; i++) {
+      double x = ox + (i + 0.5) / scale - m[2];
+      double u = (m[4] * x - m[1] * y) / det, v = (m[0] * y - m[3] * x) / det;
+      double sum_k = 0, sum_wk = 0;
+      for (int r = 0; r < nr; r++) {
+        const lnl_rect *q = &a->expression.regions[r];
+        double hx = q->w * 0.5, hy = q->h * 0.5;
+        double kx = 1.0 - fabs(u - (q->x + hx)) / hx, ky = 1.0 - fabs(v - (q->y + hy)) / hy;
+        if (kx <= 0 || ky <= 0) continue;
+        /* Smoothstep of the tents: still a partition of unity between region centres,
+         * and without the creases of a bilinear blend. */
+        double k = smoothstep(kx) * smoothstep(ky);
+        sum_k += k;
+        sum_wk += a->expression.weights[r] * k;
+      }
+      if (sum_k <= 0) continue;
+      double t = sum_wk / sum_k / wmax, rgb[3];
+      lnlr_colormap_rgb(cmap, t, rgb);
+      blend(&row[i], rgb, smoothstep(fmin(1.0, 3.0 * sum_k)) * (0.45 + 0.55 * t));
+    }
+  }
+}
+
+void lnlr_draw_region_map(cairo_surface_t *target, double origin_x, double origin_y, double scale,
+                          const lnlr_scene *scene, lnlr_colormap cmap) {
+  if (cairo_image_surface_get_format(target) != CAIRO_FORMAT_ARGB32 || !(scale > 0)) return;
+  cairo_surface_flush(target);
+  unsigned char *data = cairo_image_surface_get_data(target);
+  int stride = cairo_image_surface_get_stride(target);
+  int w = cairo_image_surface_get_width(target), h = cairo_image_surface_get_height(target);
+  for (int f = 0; f < scene->count; f++)
+    draw_face_map(data, stride, w, h, origin_x, origin_y, scale, scene, f, cmap);
+  cairo_surface_mark_dirty(target);
+}
+
+/* ---- Legend ---------------------------------------------------------------- */
+
+typedef struct legend_layout {
+  double u, pad, w, h, bar_w, bar_h;
+  double title_w, title_h, low_w, high_w, end_h;
+} legend_layout;
+
+static legend_layout legend_measure(cairo_t *cr, const lnlr_scene *scene,
+                                    const lnlr_legend_text *text) {
+  legend_layout l;
+  double side = fmax(scene->area.w, scene->area.h);
+  l.u = fmax(side * 0.016, 10.0);
+  l.pad = l.u * 0.55;
+  l.bar_w = l.u * 8;
+  l.bar_h = l.u * 0.75;
+  lnlr_text_size(cr, text->title, l.u, 1, &l.title_w, &l.title_h);
+  lnlr_text_size(cr, text->low, l.u * 0.8, 0, &l.low_w, &l.end_h);
+  lnlr_text_size(cr, text->high, l.u * 0.8, 0, &l.high_w, &l.end_h);
+  double inner = fmax(fmax(l.title_w, l.bar_w), l.low_w + l.high_w + l.u);
+  l.bar_w = inner;
+  l.w = inner + 2 * l.pad;
+  l.h = 2 * l.pad + l.title_h + l.u * 0.3 + l.bar_h + l.u * 0.2 + l.end_h;
+  return l;
+}
+
+static lnlr_rect legend_place(const lnlr_scene *scene, const legend_layout *l) {
+  const lnlr_rect *A = &scene->area;
+  double m = l->u;
+  double left = A->x + m, right = A->x + A->w - m - l->w;
+  double top = A->y + m, bottom = A->y + A->h - m - l->h;
+  const double corners[4][2] = {{left, bottom}, {right, bottom}, {left, top}, {right, top}};
+  for (int c = 0; c < 4; c++) {
+    lnlr_rect r = {corners[c][0], corners[c][1], l->w, l->h};
+    int clear = 1;
+    for (int f = 0; f < scene->count && clear; f++) {
+      const lnl_rect *b = &scene->faces[f].face.box;
+      lnlr_rect fb = {b->x, b->y, b->w, b->h};
+      clear = !lnlr_rect_overlaps(r, lnlr_rect_union(fb, face_map_bounds(scene, f)));
+    }
+    if (clear) return r;
+  }
+  return (lnlr_rect){left, bottom, l->w, l->h};
+}
+
+lnlr_rect lnlr_legend_rect(const lnlr_scene *scene, const lnlr_legend_text *text) {
+  cairo_t *cr = lnlr_measure_begin();
+  legend_layout l = legend_measure(cr, scene, text);
+  lnlr_measure_end(cr);
+  return legend_place(scene, &l);
+}
+
+void lnlr_draw_legend(cairo_t *cr, const lnlr_scene *scene, lnlr_colormap cmap,
+                      const lnlr_legend_text *text) {
+  legend_layout l = legend_measure(cr, scene, text);
+  lnlr_rect r = legend_place(scene, &l);
+  cairo_save(cr);
+  lnlr_rounded_rect(cr, r.x, r.y, r.w, r.h, l.u * 0.35);
+  cairo_set_source_rgba(cr, 0.07, 0.07, 0.09, 0.78);
+  cairo_fill(cr);
+  double x = r.x + l.pad, y = r.y + l.pad;
+  cairo_set_source_rgb(cr, 0.97, 0.97, 0.97);
+  lnlr_text_show(cr, text->title, l.u, 1, x, y);
+  y += l.title_h + l.u * 0.3;
+  cairo_pattern_t *grad = cairo_pattern_create_linear(x, 0, x + l.bar_w, 0);
+  for (int k = 0; k <= 16; k++) {
+    double rgb[3];
+    lnlr_colormap_rgb(cmap, k / 16.0, rgb);
+    cairo_pattern_add_color_stop_rgb(grad, k / 16.0, rgb[0], rgb[1], rgb[2]);
+  }
+  cairo_rectangle(cr, x, y, l.bar_w, l.bar_h);
+  cairo_set_source(cr, grad);
+  cairo_fill_preserve(cr);
+  cairo_pattern_destroy(grad);
+  cairo_set_source_rgba(cr, 1, 1, 1, 0.6);
+  cairo_set_line_width(cr, fmax(1.0, l.u / 14));
+  cairo_stroke(cr);
+  y += l.bar_h + l.u * 0.2;
+  cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+  lnlr_text_show(cr, text->low, l.u * 0.8, 0, x, y);
+  lnlr_text_show(cr, text->high, l.u * 0.8, 0, x + l.bar_w - l.high_w, y);
+  cairo_restore(cr);
+}
