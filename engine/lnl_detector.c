@@ -1,17 +1,13 @@
 /* Face detection: a single-shot anchor detector (BlazeFace layout) run on the
  * whole image and on tiles of a half-size view, with score-weighted blending of
  * overlapping detections (MediaPipe's "weighted NMS"). */
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "lnl_error.h"
 #include "lnl_graph.h"
+#include "lnl_mapfile.h"
 #include "lnl_resample.h"
 #include "lnlfer.h"
 
@@ -141,31 +137,13 @@ lnl_status lnl_detector_open_memory(const void *data, size_t size, lnl_detector 
   return s;
 }
 
+static lnl_status parse_lnl_detector(const void *data, size_t size, void *out, lnl_error *err) {
+  return lnl_detector_open_memory(data, size, out, err);
+}
+
 lnl_status lnl_detector_open(const char *path, lnl_detector **out, lnl_error *err) {
-  if (!out || !path) return lnl_fail(err, LNL_ERR_ARGUMENT, "no detector file given");
-  *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return lnl_fail(err, LNL_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-  struct stat sb;
-  lnl_status s;
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 8) {
-    s = lnl_fail(err, LNL_ERR_FORMAT, "%s is not a detector weights file", path);
-  } else {
-    void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED) {
-      s = lnl_fail(err, LNL_ERR_IO, "cannot map %s: %s", path, strerror(errno));
-    } else {
-      s = lnl_detector_open_memory(map, (size_t)sb.st_size, out, err);
-      munmap(map, (size_t)sb.st_size);
-      if (s && err) {
-        char msg[sizeof err->message];
-        memcpy(msg, err->message, sizeof msg);
-        lnl_fail(err, s, "%s: %s", path, msg);
-      }
-    }
-  }
-  close(fd);
-  return s;
+  if (out) *out = NULL;
+  return lnl_open_mapped(path, parse_lnl_detector, out, err);
 }
 
 void lnl_detector_close(lnl_detector *d) {

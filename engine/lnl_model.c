@@ -1,14 +1,10 @@
 /* The public API: model loading, contexts, classification. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "lnl_align.h"
 #include "lnl_error.h"
+#include "lnl_mapfile.h"
 #include "lnl_net.h"
 #include "lnl_preprocess.h"
 #include "lnl_resample.h"
@@ -63,37 +59,13 @@ lnl_status lnl_model_open_memory(const void *data, size_t size, lnl_model **out,
   return s;
 }
 
+static lnl_status parse_lnl_model(const void *data, size_t size, void *out, lnl_error *err) {
+  return lnl_model_open_memory(data, size, out, err);
+}
+
 lnl_status lnl_model_open(const char *path, lnl_model **out, lnl_error *err) {
-  if (!out || !path) return lnl_fail(err, LNL_ERR_ARGUMENT, "no weights file given");
-  *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return lnl_fail(err, LNL_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-  struct stat sb;
-  lnl_status s;
-  if (fstat(fd, &sb) != 0) {
-    s = lnl_fail(err, LNL_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-  } else if (!S_ISREG(sb.st_mode)) {
-    s = lnl_fail(err, LNL_ERR_IO, "%s is not a regular file", path);
-  } else if (sb.st_size < 8) {
-    s = lnl_fail(err, LNL_ERR_FORMAT, "%s is too short to be a weights file (%lld bytes)", path,
-                 (long long)sb.st_size);
-  } else {
-    void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED) {
-      s = lnl_fail(err, LNL_ERR_IO, "cannot map %s: %s", path, strerror(errno));
-    } else {
-      s = lnl_model_open_memory(map, (size_t)sb.st_size, out, err);
-      munmap(map, (size_t)sb.st_size);
-      if (s && err) {
-        /* prefix the file name so the user knows which file is bad */
-        char msg[sizeof err->message];
-        memcpy(msg, err->message, sizeof msg);
-        lnl_fail(err, s, "%s: %s", path, msg);
-      }
-    }
-  }
-  close(fd);
-  return s;
+  if (out) *out = NULL;
+  return lnl_open_mapped(path, parse_lnl_model, out, err);
 }
 
 void lnl_model_close(lnl_model *model) {
