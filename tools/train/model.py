@@ -27,19 +27,22 @@ class ConvBN(nn.Sequential):
 
 
 class UNet(nn.Module):
-    """Four-level encoder, decoder back to half resolution with concatenated skips."""
+    """Four-level encoder, decoder back to half resolution with concatenated skips.
+    The decoder's widths (d2, d1) default to the encoder's (w2, w1); a narrower decoder lets
+    the encoder grow wide at low resolution without paying for it twice."""
 
-    def __init__(self, cin, widths, fch):
+    def __init__(self, cin, widths, fch, decoder_widths=None):
         super().__init__()
         w0, w1, w2, w3 = widths
+        d2, d1 = decoder_widths or (w2, w1)
         self.enc0 = nn.Sequential(ConvBN(cin, w0), ConvBN(w0, w0))
         self.enc1 = nn.Sequential(ConvBN(w0, w1), ConvBN(w1, w1))
         self.enc2 = nn.Sequential(ConvBN(w1, w2), ConvBN(w2, w2))
         self.enc3 = nn.Sequential(ConvBN(w2, w3), ConvBN(w3, w3))
-        self.up2 = ConvBN(w3, w2, k=1)
-        self.dec2 = ConvBN(2 * w2, w2)
-        self.up1 = ConvBN(w2, w1, k=1)
-        self.dec1 = ConvBN(2 * w1, fch)
+        self.up2 = ConvBN(w3, d2, k=1)
+        self.dec2 = ConvBN(d2 + w2, d2)
+        self.up1 = ConvBN(d2, d1, k=1)
+        self.dec1 = ConvBN(d1 + w1, fch)
 
     def forward(self, x):
         e0 = self.enc0(x)
@@ -117,7 +120,7 @@ class LNLNet(nn.Module):
         nreg = len(self.regions)
         ncls = len(cfg["classes"])
         fch = cfg["feature_channels"]
-        self.unet = UNet(cfg["input_channels"], cfg["unet_widths"], fch)
+        self.unet = UNet(cfg["input_channels"], cfg["unet_widths"], fch, cfg.get("decoder_widths"))
         self.local = LocalNets(fch, cfg["local_width"], nreg, ncls)
         self.nonlocal_net = NonLocalAttention(fch, cfg["nonlocal_inner"], cfg["attention_hidden"],
                                               self.regions, cfg["nonlocal_pool"])

@@ -110,10 +110,13 @@ class EMA:
         self.model.eval()
 
     @torch.no_grad()
-    def update(self, model):
+    def update(self, model, step):
+        # warm-up: an average over the first few hundred steps would still be mostly the
+        # random initialisation, so the decay grows from 0.1 towards its final value
+        decay = min(self.decay, (1 + step) / (10 + step))
         for e, m in zip(self.model.state_dict().values(), model.state_dict().values()):
             if e.dtype.is_floating_point:
-                e.mul_(self.decay).add_(m, alpha=1 - self.decay)
+                e.mul_(decay).add_(m, alpha=1 - decay)
             else:
                 e.copy_(m)
 
@@ -165,6 +168,8 @@ def main():
                   if "num_batches" not in n and "local.heads" not in n)
     macs = count_macs(model, cfg["input_size"], cfg["input_channels"])
     print(f"params {nparams}, multiply-adds per face {macs}", flush=True)
+    # channels-last convolutions train about 10 % faster on CPU (measured with torch 1.13)
+    model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=rec["lr"], weight_decay=rec["weight_decay"])
     ema = EMA(model, rec["ema_decay"])
     steps_per_epoch = len(train_x) // rec["batch"]
@@ -190,6 +195,7 @@ def main():
         for i in range(steps_per_epoch):
             idx = perm[i * rec["batch"]:(i + 1) * rec["batch"]]
             xb = normalise(augment(train_x[idx], rec, gen), cfg)
+            xb = xb.contiguous(memory_format=torch.channels_last)
             yb = train_y[idx]
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, rec)
@@ -200,7 +206,7 @@ def main():
             opt.zero_grad(set_to_none=True)
             (loss + rec["region_loss_weight"] * rloss).backward()
             opt.step()
-            ema.update(model)
+            ema.update(model, step)
             step += 1
             tot["loss"] += loss.item()
             tot["region_loss"] += rloss.item()
