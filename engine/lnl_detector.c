@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lnl_detector.h"
 #include "lnl_error.h"
 #include "lnl_graph.h"
 #include "lnl_mapfile.h"
@@ -172,20 +173,29 @@ void lnl_detect_options_init(const lnl_detector *d, lnl_detect_options *opt) {
 
 /* ---- running ------------------------------------------------------------ */
 
+/* A raw detection and which pass made it: a tile, the whole-image pass, or the
+ * whole-image pass below the threshold (evidence for the consistency check only). */
+enum { TILE = 0, WHOLE = 1, EVIDENCE = 2 };
+
+typedef struct candidate {
+  lnl_face face;
+  int whole;
+} candidate;
+
 typedef struct face_list {
-  lnl_face *items;
+  candidate *items;
   int count, cap;
 } face_list;
 
-static int push_face(face_list *l, const lnl_face *f) {
+static int push_face(face_list *l, const lnl_face *f, int whole) {
   if (l->count == l->cap) {
     int cap = l->cap ? l->cap * 2 : 64;
-    lnl_face *p = realloc(l->items, sizeof *p * (size_t)cap);
+    candidate *p = realloc(l->items, sizeof *p * (size_t)cap);
     if (!p) return 0;
     l->items = p;
     l->cap = cap;
   }
-  l->items[l->count++] = *f;
+  l->items[l->count++] = (candidate){*f, whole};
   return 1;
 }
 
@@ -197,15 +207,16 @@ static float sigmoid(float x) {
 
 /* Decodes one head's anchors above the threshold into image coordinates. */
 static int decode_head(const lnl_detector *d, const head *h, float *const *values,
-                       const lnl_window *win, float threshold, face_list *out) {
+                       const lnl_window *win, int whole, float threshold, face_list *out) {
   const float *scores = values[h->scores], *boxes = values[h->boxes];
+  float evidence = whole ? lnl_detect_evidence_threshold(threshold) : threshold;
   int G = h->grid, S = d->input_size;
   size_t plane = (size_t)G * G;
   for (int y = 0; y < G; y++) {
     for (int x = 0; x < G; x++) {
       for (int a = 0; a < h->anchors; a++) {
         float score = sigmoid(scores[a * plane + (size_t)y * G + x]);
-        if (score < threshold) continue;
+        if (score < evidence) continue;
         const float *b = boxes + (size_t)a * d->box_values * plane + (size_t)y * G + x;
         /* anchor centre and offsets in network-input pixels */
         float ax = (x + 0.5f) * S / G, ay = (y + 0.5f) * S / G;
@@ -220,7 +231,7 @@ static int decode_head(const lnl_detector *d, const head *h, float *const *value
           f.landmarks[k][0] = (float)(win->x0 + (ax + b[(4 + 2 * k) * plane]) * win->scale_x);
           f.landmarks[k][1] = (float)(win->y0 + (ay + b[(5 + 2 * k) * plane]) * win->scale_y);
         }
-        if (!push_face(out, &f)) return 0;
+        if (!push_face(out, &f, !whole ? TILE : score >= threshold ? WHOLE : EVIDENCE)) return 0;
       }
     }
   }
@@ -229,8 +240,8 @@ static int decode_head(const lnl_detector *d, const head *h, float *const *value
 
 /* Runs the network on one window of the image and collects its detections. */
 static lnl_status detect_window(const lnl_detector *d, const lnl_image *img, const lnl_window *win,
-                                float threshold, lnl_parallel *par, float *input, float **values,
-                                face_list *out, lnl_error *err) {
+                                int whole, float threshold, lnl_parallel *par, float *input,
+                                float **values, face_list *out, lnl_error *err) {
   lnl_status s = lnl_resample(img, win, 0, input, err);
   if (s) return s;
   size_t n = 3 * (size_t)d->input_size * d->input_size;
@@ -238,7 +249,7 @@ static lnl_status detect_window(const lnl_detector *d, const lnl_image *img, con
   if ((s = lnl_graph_run(&d->graph, input, values, par, err))) return s;
   int ok = 1;
   for (int i = 0; i < d->num_heads && ok; i++)
-    ok = decode_head(d, &d->heads[i], values, win, threshold, out);
+    ok = decode_head(d, &d->heads[i], values, win, whole, threshold, out);
   lnl_graph_release(&d->graph, values);
   return ok ? LNL_OK : lnl_fail(err, LNL_ERR_MEMORY, "out of memory collecting detections");
 }
@@ -252,26 +263,70 @@ static float iou(const lnl_rect *a, const lnl_rect *b) {
 }
 
 static int by_score(const void *a, const void *b) {
-  float x = ((const lnl_face *)a)->score, y = ((const lnl_face *)b)->score;
+  float x = ((const candidate *)a)->face.score, y = ((const candidate *)b)->face.score;
   return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* The consistency check between the passes. The tiles see the image more closely than
+ * the whole-image pass; on faces that are not small in the whole image they see too little
+ * of the surroundings and fire on animal faces, on clothes and on parts of big faces. The
+ * whole-image pass sees such a face whole and must agree: when tiles ran, a face r network
+ * pixels wide at the whole-image pass's scale needs a whole-image score of at least the
+ * threshold shifted by a margin in logit units, -1 at r = 16 rising linearly to +0.5 at
+ * r >= 32 (at the default threshold 0.5: 0.27 to 0.62); faces under 16 px are left to the
+ * tiles. Human faces of 32 px or more score 0.85 or more in the whole-image pass on the
+ * photos of photos-dlib, the dogs of dogs.jpg 0.45 to 0.53. */
+#define CHECK_MIN_PX 16.0
+#define CHECK_FULL_PX 32.0
+#define MARGIN_MIN -1.0
+#define MARGIN_FULL 0.5
+
+static float shift_logit(float p, double margin) {
+  if (p <= 0.0f) return 0.0f;
+  if (p >= 1.0f) return 1.0f;
+  return (float)(1.0 / (1.0 + exp(-(log(p / (1.0 - p)) + margin))));
+}
+
+float lnl_detect_whole_score_needed(float threshold, double r) {
+  if (!(r >= CHECK_MIN_PX)) return 0.0f;
+  double t = (r - CHECK_MIN_PX) / (CHECK_FULL_PX - CHECK_MIN_PX);
+  return shift_logit(threshold, MARGIN_MIN + (MARGIN_FULL - MARGIN_MIN) * (t < 1.0 ? t : 1.0));
+}
+
+float lnl_detect_evidence_threshold(float threshold) { return shift_logit(threshold, MARGIN_MIN); }
+
+int lnl_detect_consistent(int tiled, double whole_scale, float box_w, float whole_best,
+                          float threshold) {
+  if (!tiled || !(whole_scale > 0.0)) return 1;
+  return whole_best >= lnl_detect_whole_score_needed(threshold, box_w / whole_scale);
+}
+
+typedef struct consistency {
+  int tiled;          /* tile passes ran */
+  double whole_scale; /* image pixels per network pixel in the whole-image pass */
+  float threshold;
+} consistency;
+
 /* Weighted NMS: each cluster of detections overlapping the most confident remaining
- * one by more than `thr` becomes their score-weighted average, with the top score. */
-static int blend_overlaps(face_list *l, float thr) {
-  if (l->count == 0) return 1; /* qsort and calloc want a real array */
+ * one by more than `thr` becomes their score-weighted average, with the top score;
+ * clusters that fail the consistency check are dropped. Writes the faces to `out`
+ * (room for l->count) and returns how many, or -1 when out of memory. */
+static int blend_overlaps(const face_list *l, float thr, const consistency *cc, lnl_face *out) {
+  if (l->count == 0) return 0; /* qsort and calloc want a real array */
   qsort(l->items, (size_t)l->count, sizeof *l->items, by_score);
   char *used = calloc((size_t)l->count + 1, 1);
-  if (!used) return 0;
+  if (!used) return -1;
   int kept = 0;
   for (int i = 0; i < l->count; i++) {
-    if (used[i]) continue;
-    lnl_face top = l->items[i], acc = {0};
-    float total = 0.0f;
+    if (used[i] || l->items[i].whole == EVIDENCE) continue;
+    lnl_face top = l->items[i].face, acc = {0};
+    float total = 0.0f, whole_best = 0.0f;
     for (int j = i; j < l->count; j++) {
-      if (used[j] || iou(&top.box, &l->items[j].box) < thr) continue;
-      const lnl_face *f = &l->items[j];
+      if (used[j] || iou(&top.box, &l->items[j].face.box) < thr) continue;
+      const lnl_face *f = &l->items[j].face;
       used[j] = 1;
+      if (l->items[j].whole && f->score > whole_best) whole_best = f->score;
+      if (l->items[j].whole == EVIDENCE) continue;
       total += f->score;
       acc.box.x += f->score * f->box.x;
       acc.box.y += f->score * f->box.y;
@@ -282,18 +337,18 @@ static int blend_overlaps(face_list *l, float thr) {
         acc.landmarks[k][1] += f->score * f->landmarks[k][1];
       }
     }
-    lnl_face out = top;
-    out.box =
-        (lnl_rect){acc.box.x / total, acc.box.y / total, acc.box.w / total, acc.box.h / total};
+    if (!lnl_detect_consistent(cc->tiled, cc->whole_scale, top.box.w, whole_best, cc->threshold))
+      continue;
+    lnl_face f = top;
+    f.box = (lnl_rect){acc.box.x / total, acc.box.y / total, acc.box.w / total, acc.box.h / total};
     for (int k = 0; k < top.num_landmarks; k++) {
-      out.landmarks[k][0] = acc.landmarks[k][0] / total;
-      out.landmarks[k][1] = acc.landmarks[k][1] / total;
+      f.landmarks[k][0] = acc.landmarks[k][0] / total;
+      f.landmarks[k][1] = acc.landmarks[k][1] / total;
     }
-    l->items[kept++] = out;
+    out[kept++] = f;
   }
   free(used);
-  l->count = kept;
-  return 1;
+  return kept;
 }
 
 /* Tiles of `side` image pixels covering [0, n) with 25 % overlap. */
@@ -308,8 +363,13 @@ static double tile_origin(int i, int count, double n, double side) {
 }
 
 /* The windows the detector looks at: the whole image letterboxed to a square, then
- * tiles of the image seen at 1 / tile_scale (none when one tile would hold it all).
+ * overlapping tiles of a finer view (none when one tile would hold it all). The tiles see
+ * the image at tile_scale image pixels per network pixel, or, on images too small for
+ * that to be finer than the whole-image pass, at TILE_ZOOM times the whole-image pass's
+ * resolution but never enlarged (so small faces in small photos get a second look).
  * Very large images are looked at as if downscaled to opt->max_side. */
+#define TILE_ZOOM 1.5
+
 typedef struct pass_plan {
   double side, scale, tile;
   int nx, ny;
@@ -321,7 +381,10 @@ static pass_plan plan_passes(const lnl_detector *d, int width, int height,
   double W = width, H = height;
   p.side = W > H ? W : H;
   double eff = opt->max_side > 0 && p.side > opt->max_side ? opt->max_side / p.side : 1.0;
-  p.scale = d->tile_scale / eff;
+  double t = p.side * eff / d->input_size / TILE_ZOOM; /* in the downscaled view */
+  if (t > d->tile_scale) t = d->tile_scale;
+  if (t < 1.0) t = 1.0;
+  p.scale = t / eff;
   p.tile = d->input_size * p.scale;
   p.nx = p.tile < p.side ? tile_count(W, p.tile) : 0;
   p.ny = p.tile < p.side ? tile_count(H, p.tile) : 0;
@@ -348,7 +411,7 @@ static lnl_status run_passes(const lnl_detector *d, const lnl_image *img,
       input && values ? LNL_OK : lnl_fail(err, LNL_ERR_MEMORY, "out of memory detecting faces");
   if (!s) {
     lnl_window win = {(W - p.side) / 2, (H - p.side) / 2, p.side / S, p.side / S, S, S};
-    s = detect_window(d, img, &win, opt->score_threshold, &par, input, values, found, err);
+    s = detect_window(d, img, &win, 1, opt->score_threshold, &par, input, values, found, err);
   }
   for (int ty = 0; ty < p.ny && !s; ty++)
     for (int tx = 0; tx < p.nx && !s; tx++) {
@@ -358,7 +421,7 @@ static lnl_status run_passes(const lnl_detector *d, const lnl_image *img,
                         p.scale,
                         S,
                         S};
-      s = detect_window(d, img, &win, opt->score_threshold, &par, input, values, found, err);
+      s = detect_window(d, img, &win, 0, opt->score_threshold, &par, input, values, found, err);
     }
   lnl_parallel_stop(&par);
   free(input);
@@ -390,25 +453,33 @@ lnl_status lnl_detect(const lnl_detector *d, const lnl_image *img, const lnl_det
   if (s) return s;
   face_list found = {0};
   s = run_passes(d, img, opt, &found, err);
-  if (!s && !blend_overlaps(&found, opt->nms_iou))
-    s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory merging detections");
+  lnl_face *out = NULL;
+  int n = 0;
+  if (!s && found.count > 0) {
+    pass_plan p = plan_passes(d, img->width, img->height, opt);
+    consistency cc = {p.nx > 0, p.side / d->input_size, opt->score_threshold};
+    out = malloc(sizeof *out * (size_t)found.count);
+    n = out ? blend_overlaps(&found, opt->nms_iou, &cc, out) : -1;
+    if (n < 0) s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory merging detections");
+  }
+  free(found.items);
   if (s) {
-    free(found.items);
+    free(out);
     return s;
   }
   int kept = 0;
-  for (int i = 0; i < found.count; i++) {
-    lnl_face f = found.items[i];
+  for (int i = 0; i < n; i++) {
+    lnl_face f = out[i];
     correct_box(d, &f);
     if (f.box.w < (float)opt->min_face_size) continue;
     if (opt->max_faces && kept == opt->max_faces) break;
-    found.items[kept++] = f;
+    out[kept++] = f;
   }
   if (kept == 0) {
-    free(found.items);
-    found.items = NULL;
+    free(out);
+    out = NULL;
   }
-  *faces = found.items;
+  *faces = out;
   *count = kept;
   return LNL_OK;
 }
