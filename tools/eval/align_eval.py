@@ -5,6 +5,11 @@ and classifies them, and the result is compared with `lnlfer classify` on the or
 crops. A face the detector misses counts as wrong.
 
     /usr/bin/python3 tools/eval/align_eval.py ../shared/data --per-dataset 600
+    /usr/bin/python3 tools/eval/align_eval.py ../shared/data --weights NEW.safetensors
+
+The detector and the canvases do not depend on the expression weights, so a rerun with new
+weights measures the same faces (fixed seed). Most of the time goes to `lnlfer analyze`
+(detection on the canvases); --jobs runs that many lnlfer processes at once.
 
 Canvases: 3.5 to 6 times the face side (the face 64 to 160 px wide), a blurred and
 darkened copy of the face tiled as background (so the canvas is not flat), rotation
@@ -12,6 +17,7 @@ uniform in +-12 degrees, fixed seed. FER+ valid (majority label, 8 classes) and 
 RAF-DB validation part (7 classes) are measured separately.
 """
 import argparse
+import concurrent.futures
 import csv
 import io
 import json
@@ -50,14 +56,19 @@ def make_canvas(path, rng):
     return canvas, (cx, cy, side)
 
 
-def run_lnlfer(lnlfer, command, files, extra):
-    out = {}
-    for i in range(0, len(files), 200):
-        res = subprocess.run([lnlfer, command, "--format", "json", *extra, *files[i:i + 200]],
+def run_lnlfer(lnlfer, command, files, extra, jobs=1):
+    """Runs `lnlfer COMMAND --format json` on chunks of files, `jobs` processes at once."""
+    chunk = max(1, min(200, -(-len(files) // max(1, jobs))))
+
+    def one(part):
+        res = subprocess.run([lnlfer, command, "--format", "json", *extra, *part],
                              check=True, capture_output=True, text=True)
-        for entry in json.loads(res.stdout):
-            out[entry["file"]] = entry
-    return out
+        return json.loads(res.stdout)
+
+    parts = [files[i:i + chunk] for i in range(0, len(files), chunk)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(one, parts))
+    return {entry["file"]: entry for entries in results for entry in entries}
 
 
 def accuracy(pairs, scored):
@@ -75,8 +86,8 @@ def evaluate_set(name, items, scored, args, rng, tmp):
         canvases.append(out)
         truth.append(where)
     extra = ["--weights", args.weights] if args.weights else []
-    crops = run_lnlfer(args.lnlfer, "classify", [p for p, _ in items], extra)
-    found = run_lnlfer(args.lnlfer, "analyze", canvases, extra)
+    crops = run_lnlfer(args.lnlfer, "classify", [p for p, _ in items], extra, args.jobs)
+    found = run_lnlfer(args.lnlfer, "analyze", canvases, extra, args.jobs)
     idx = [CLASSES.index(c) for c in scored]
 
     def pick(probs):
@@ -117,6 +128,8 @@ def main():
     p.add_argument("--weights")
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--json")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="lnlfer processes run at once (default: the number of CPUs)")
     args = p.parse_args()
     rng = np.random.default_rng(args.seed)
     fer, fer_scored = ferplus_items(os.path.join(args.data, "ferplus", "valid"))
