@@ -199,27 +199,16 @@ lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_imag
   int n = 0;
   lnl_status s = lnl_detect(det, img, opt, &faces, &n, err);
   if (s || n == 0) return s;
-  /* The network sees a crop sampled straight at its input size: resampling the
-   * crop_side crop down once more would blur it (about 2 points of accuracy on FER+
-   * faces, tools/eval/align_eval.py). Regions are reported in crop_side pixels. */
-  int side = lnl_model_crop_side(ctx->model), in = ctx->model->net.cfg.input_size;
-  float k = (float)side / (float)in;
+  int side = lnl_model_crop_side(ctx->model);
   lnl_face_analysis *res = calloc((size_t)n, sizeof *res);
-  uint8_t *crop = malloc((size_t)in * in * 3);
+  uint8_t *crop = malloc((size_t)side * side * 3);
   if (!res || !crop) s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory analysing %d faces", n);
   for (int i = 0; i < n && !s; i++) {
     res[i].face = faces[i];
     res[i].crop_side = side;
-    float *m = res[i].crop_to_image, m_in[6];
-    lnl_align_transform(&faces[i], &ctx->model->align, side, m);
-    for (int j = 0; j < 6; j++) m_in[j] = j % 3 == 2 ? m[j] : m[j] * k;
-    lnl_align_crop(img, m_in, in, crop);
-    lnl_image view = {crop, in, in, (size_t)in * 3};
-    s = lnl_classify(ctx, &view, 1, &res[i].expression, err);
-    for (int r = 0; !s && r < lnl_model_num_regions(ctx->model); r++) {
-      lnl_rect *q = &res[i].expression.regions[r];
-      *q = (lnl_rect){q->x * k, q->y * k, q->w * k, q->h * k};
-    }
+    s = lnl_align(ctx->model, img, &faces[i], crop, res[i].crop_to_image, err);
+    lnl_image view = {crop, side, side, (size_t)side * 3};
+    if (!s) s = lnl_classify(ctx, &view, 1, &res[i].expression, err);
   }
   free(crop);
   free(faces);
