@@ -267,51 +267,38 @@ static int by_score(const void *a, const void *b) {
   return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* The consistency check between the passes. The tiles see the image more closely than
- * the whole-image pass; on faces that are not small in the whole image they see too little
- * of the surroundings and fire on animal faces, on clothes and on parts of big faces. The
- * whole-image pass sees such a face whole and must agree: when tiles ran, a face r network
- * pixels wide at the whole-image pass's scale needs a whole-image score of at least the
- * threshold shifted by a margin in logit units, -1 at r = 16 rising linearly to +0.5 at
- * r >= 32 (at the default threshold 0.5: 0.27 to 0.62); faces under 16 px are left to the
- * tiles. Human faces of 32 px or more score 0.85 or more in the whole-image pass on the
- * photos of photos-dlib, the dogs of dogs.jpg 0.45 to 0.53. */
+/* The consistency check between the passes (see lnl_detector.h). */
+#define EVIDENCE_MARGIN -4.0 /* logits below the threshold */
 #define CHECK_MIN_PX 16.0
 #define CHECK_FULL_PX 32.0
 #define MARGIN_MIN -1.0
 #define MARGIN_FULL 0.5
 
+static double logit(double p) { return log(p / (1.0 - p)); }
+
 static float shift_logit(float p, double margin) {
   if (p <= 0.0f) return 0.0f;
   if (p >= 1.0f) return 1.0f;
-  return (float)(1.0 / (1.0 + exp(-(log(p / (1.0 - p)) + margin))));
+  return (float)(1.0 / (1.0 + exp(-(logit(p) + margin))));
 }
 
-float lnl_detect_whole_score_needed(float threshold, double r) {
-  if (!(r >= CHECK_MIN_PX)) return 0.0f;
-  double t = (r - CHECK_MIN_PX) / (CHECK_FULL_PX - CHECK_MIN_PX);
-  return shift_logit(threshold, MARGIN_MIN + (MARGIN_FULL - MARGIN_MIN) * (t < 1.0 ? t : 1.0));
+float lnl_detect_evidence_threshold(float threshold) {
+  return shift_logit(threshold, EVIDENCE_MARGIN);
 }
 
-float lnl_detect_evidence_threshold(float threshold) { return shift_logit(threshold, MARGIN_MIN); }
-
-int lnl_detect_consistent(int tiled, double whole_scale, float box_w, float whole_best,
-                          float threshold) {
-  if (!tiled || !(whole_scale > 0.0)) return 1;
-  return whole_best >= lnl_detect_whole_score_needed(threshold, box_w / whole_scale);
+int lnl_detect_consistent(const lnl_detect_cluster *c, float threshold) {
+  if (!c->tiled || !(c->whole_px >= CHECK_MIN_PX)) return 1;
+  double t = (c->whole_px - CHECK_MIN_PX) / (CHECK_FULL_PX - CHECK_MIN_PX);
+  double margin = MARGIN_MIN + (MARGIN_FULL - MARGIN_MIN) * (t < 1.0 ? t : 1.0);
+  return c->whole_best >= shift_logit(threshold, margin);
 }
-
-typedef struct consistency {
-  int tiled;          /* tile passes ran */
-  double whole_scale; /* image pixels per network pixel in the whole-image pass */
-  float threshold;
-} consistency;
 
 /* Weighted NMS: each cluster of detections overlapping the most confident remaining
- * one by more than `thr` becomes their score-weighted average, with the top score;
- * clusters that fail the consistency check are dropped. Writes the faces to `out`
+ * one by more than `thr` becomes their score-weighted average, with the top score.
+ * Evidence takes part in no blend and starts no cluster. Writes the clusters to `out`
  * (room for l->count) and returns how many, or -1 when out of memory. */
-static int blend_overlaps(const face_list *l, float thr, const consistency *cc, lnl_face *out) {
+static int blend_overlaps(const face_list *l, float thr, int tiled, double whole_scale,
+                          lnl_detect_cluster *out) {
   if (l->count == 0) return 0; /* qsort and calloc want a real array */
   qsort(l->items, (size_t)l->count, sizeof *l->items, by_score);
   char *used = calloc((size_t)l->count + 1, 1);
@@ -320,32 +307,33 @@ static int blend_overlaps(const face_list *l, float thr, const consistency *cc, 
   for (int i = 0; i < l->count; i++) {
     if (used[i] || l->items[i].whole == EVIDENCE) continue;
     lnl_face top = l->items[i].face, acc = {0};
-    float total = 0.0f, whole_best = 0.0f;
+    float total = 0.0f, tile_best = 0.0f, whole_best = 0.0f;
     for (int j = i; j < l->count; j++) {
       if (used[j] || iou(&top.box, &l->items[j].face.box) < thr) continue;
       const lnl_face *f = &l->items[j].face;
       used[j] = 1;
-      if (l->items[j].whole && f->score > whole_best) whole_best = f->score;
+      float *best = l->items[j].whole ? &whole_best : &tile_best;
+      if (f->score > *best) *best = f->score;
       if (l->items[j].whole == EVIDENCE) continue;
       total += f->score;
       acc.box.x += f->score * f->box.x;
       acc.box.y += f->score * f->box.y;
       acc.box.w += f->score * f->box.w;
       acc.box.h += f->score * f->box.h;
-      for (int k = 0; k < f->num_landmarks; k++) {
+      for (int k = 0; k < top.num_landmarks; k++) {
         acc.landmarks[k][0] += f->score * f->landmarks[k][0];
         acc.landmarks[k][1] += f->score * f->landmarks[k][1];
       }
     }
-    if (!lnl_detect_consistent(cc->tiled, cc->whole_scale, top.box.w, whole_best, cc->threshold))
-      continue;
-    lnl_face f = top;
-    f.box = (lnl_rect){acc.box.x / total, acc.box.y / total, acc.box.w / total, acc.box.h / total};
+    lnl_detect_cluster *c = &out[kept++];
+    *c = (lnl_detect_cluster){top,   tile_best, whole_best, (float)(top.box.w / whole_scale),
+                              tiled, 0};
+    c->face.box =
+        (lnl_rect){acc.box.x / total, acc.box.y / total, acc.box.w / total, acc.box.h / total};
     for (int k = 0; k < top.num_landmarks; k++) {
-      f.landmarks[k][0] = acc.landmarks[k][0] / total;
-      f.landmarks[k][1] = acc.landmarks[k][1] / total;
+      c->face.landmarks[k][0] = acc.landmarks[k][0] / total;
+      c->face.landmarks[k][1] = acc.landmarks[k][1] / total;
     }
-    out[kept++] = f;
   }
   free(used);
   return kept;
@@ -437,10 +425,12 @@ static void correct_box(const lnl_detector *d, lnl_face *f) {
   f->box.h = h;
 }
 
-lnl_status lnl_detect(const lnl_detector *d, const lnl_image *img, const lnl_detect_options *opt,
-                      lnl_face **faces, int *count, lnl_error *err) {
-  if (!d || !faces || !count) return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_detect: bad arguments");
-  *faces = NULL;
+lnl_status lnl_detect_clusters(const lnl_detector *d, const lnl_image *img,
+                               const lnl_detect_options *opt, lnl_detect_cluster **clusters,
+                               int *count, lnl_error *err) {
+  if (!d || !clusters || !count)
+    return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_detect: bad arguments");
+  *clusters = NULL;
   *count = 0;
   lnl_detect_options defaults;
   lnl_detect_options_init(d, &defaults);
@@ -453,28 +443,53 @@ lnl_status lnl_detect(const lnl_detector *d, const lnl_image *img, const lnl_det
   if (s) return s;
   face_list found = {0};
   s = run_passes(d, img, opt, &found, err);
-  lnl_face *out = NULL;
+  lnl_detect_cluster *out = NULL;
   int n = 0;
   if (!s && found.count > 0) {
     pass_plan p = plan_passes(d, img->width, img->height, opt);
-    consistency cc = {p.nx > 0, p.side / d->input_size, opt->score_threshold};
     out = malloc(sizeof *out * (size_t)found.count);
-    n = out ? blend_overlaps(&found, opt->nms_iou, &cc, out) : -1;
+    n = out ? blend_overlaps(&found, opt->nms_iou, p.nx > 0, p.side / d->input_size, out) : -1;
     if (n < 0) s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory merging detections");
   }
   free(found.items);
-  if (s) {
+  if (s || n == 0) {
     free(out);
     return s;
   }
+  for (int i = 0; i < n; i++) {
+    correct_box(d, &out[i].face);
+    out[i].kept = lnl_detect_consistent(&out[i], opt->score_threshold);
+  }
+  *clusters = out;
+  *count = n;
+  return LNL_OK;
+}
+
+lnl_status lnl_detect(const lnl_detector *d, const lnl_image *img, const lnl_detect_options *opt,
+                      lnl_face **faces, int *count, lnl_error *err) {
+  if (!d || !faces || !count) return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_detect: bad arguments");
+  *faces = NULL;
+  *count = 0;
+  lnl_detect_options defaults;
+  lnl_detect_options_init(d, &defaults);
+  if (!opt) opt = &defaults;
+  lnl_detect_cluster *clusters = NULL;
+  int n = 0;
+  lnl_status s = lnl_detect_clusters(d, img, opt, &clusters, &n, err);
+  if (s || n == 0) return s;
+  lnl_face *out = malloc(sizeof *out * (size_t)n);
+  if (!out) {
+    free(clusters);
+    return lnl_fail(err, LNL_ERR_MEMORY, "out of memory merging detections");
+  }
   int kept = 0;
   for (int i = 0; i < n; i++) {
-    lnl_face f = out[i];
-    correct_box(d, &f);
-    if (f.box.w < (float)opt->min_face_size) continue;
+    const lnl_face *f = &clusters[i].face;
+    if (!clusters[i].kept || f->box.w < (float)opt->min_face_size) continue;
     if (opt->max_faces && kept == opt->max_faces) break;
-    out[kept++] = f;
+    out[kept++] = *f;
   }
+  free(clusters);
   if (kept == 0) {
     free(out);
     out = NULL;

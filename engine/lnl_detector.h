@@ -1,18 +1,31 @@
-/* Internal rules of the face detector, exposed for the unit tests. */
+/* Internal rules of the face detector, exposed for the unit tests and for
+ * tests/detect_trace.c (the data behind the consistency check). */
 #ifndef LNL_DETECTOR_H
 #define LNL_DETECTOR_H
 
-/* The whole-image score needed by a face r network pixels wide at the whole-image
- * pass's scale when tile passes ran (0 below 16 px: left to the tiles). */
-float lnl_detect_whole_score_needed(float threshold, double r);
+#include "lnlfer.h"
 
-/* The lowest whole-image score that can count as evidence at this threshold. */
+/* One cluster of raw detections after the weighted NMS, with what the consistency check
+ * between the whole-image pass and the tiles looks at. */
+typedef struct lnl_detect_cluster {
+  lnl_face face;    /* the blended detection, its box corrected as lnl_detect returns it */
+  float tile_best;  /* the best tile score in the cluster (0: none) */
+  float whole_best; /* the best whole-image score, down to the evidence floor (0: none) */
+  float whole_px;   /* the top detection's width in network pixels of the whole-image pass */
+  int tiled;        /* tile passes ran on the image */
+  int kept;         /* lnl_detect_consistent() */
+} lnl_detect_cluster;
+
+/* The lowest whole-image score that counts as evidence at this threshold. */
 float lnl_detect_evidence_threshold(float threshold);
 
-/* Whether a detection cluster passes the consistency check between the passes: always
- * when no tiles ran; otherwise when the whole-image pass's best score for it reaches
- * lnl_detect_whole_score_needed(threshold, box_w / whole_scale). */
-int lnl_detect_consistent(int tiled, double whole_scale, float box_w, float whole_best,
-                          float threshold);
+/* Whether a cluster passes the consistency check at this score threshold. */
+int lnl_detect_consistent(const lnl_detect_cluster *c, float threshold);
+
+/* lnl_detect before the check: every cluster, best first, with c->kept set. *clusters is a
+ * malloc'd array of *count entries (NULL when none). */
+lnl_status lnl_detect_clusters(const lnl_detector *d, const lnl_image *img,
+                               const lnl_detect_options *opt, lnl_detect_cluster **clusters,
+                               int *count, lnl_error *err);
 
 #endif

@@ -146,27 +146,21 @@ static void test_photo(const lnl_detector *det, const char *path) {
 }
 
 /* The consistency check between the whole-image pass and the tiles. */
+static int consistent(int tiled, float px, float tile, float whole, float threshold) {
+  lnl_detect_cluster c = {.tile_best = tile, .whole_best = whole, .whole_px = px, .tiled = tiled};
+  return lnl_detect_consistent(&c, threshold);
+}
+
 static void test_consistency(void) {
-  /* below 16 network pixels the tiles decide alone */
-  CHECK(lnl_detect_whole_score_needed(0.5f, 15.9) == 0.0f);
-  /* threshold - 1 logit at 16 px, + 0.5 logit from 32 px on, linear in between */
-  CHECK(fabsf(lnl_detect_whole_score_needed(0.5f, 16.0) - 0.2689f) < 1e-3f);
-  CHECK(fabsf(lnl_detect_whole_score_needed(0.5f, 24.0) - 0.4378f) < 1e-3f);
-  CHECK(fabsf(lnl_detect_whole_score_needed(0.5f, 32.0) - 0.6225f) < 1e-3f);
-  CHECK(lnl_detect_whole_score_needed(0.5f, 500.0) == lnl_detect_whole_score_needed(0.5f, 32.0));
-  CHECK(lnl_detect_whole_score_needed(0.1f, 40.0) < lnl_detect_whole_score_needed(0.5f, 40.0));
-  CHECK(lnl_detect_whole_score_needed(0.0f, 40.0) == 0.0f);
-  CHECK(lnl_detect_whole_score_needed(1.0f, 40.0) == 1.0f);
-  CHECK(fabsf(lnl_detect_evidence_threshold(0.5f) - 0.2689f) < 1e-3f);
+  CHECK(fabsf(lnl_detect_evidence_threshold(0.5f) - 0.0180f) < 1e-3f);
   /* no tiles: the whole-image pass alone decided, nothing to check */
-  CHECK(lnl_detect_consistent(0, 4.0, 400.0f, 0.0f, 0.5f));
-  CHECK(lnl_detect_consistent(1, 4.0, 60.0f, 0.0f, 0.5f)); /* 15 px: tiles alone */
-  /* 160 px at 4 image px per network px = 40 px: the whole-image pass must agree */
-  CHECK(!lnl_detect_consistent(1, 4.0, 160.0f, 0.0f, 0.5f));
-  CHECK(!lnl_detect_consistent(1, 4.0, 160.0f, 0.55f, 0.5f)); /* dogs.jpg's dogs */
-  CHECK(lnl_detect_consistent(1, 4.0, 160.0f, 0.85f, 0.5f));  /* the photos' people */
-  CHECK(lnl_detect_consistent(1, 4.0, 160.0f, 0.55f, 0.1f));  /* a lower threshold */
-  CHECK(lnl_detect_consistent(1, 0.0, 160.0f, 0.0f, 0.5f));   /* degenerate scale */
+  CHECK(consistent(0, 100.0f, 0.0f, 0.6f, 0.5f));
+  CHECK(consistent(1, 15.0f, 0.9f, 0.0f, 0.5f)); /* 15 px: tiles alone */
+  /* 40 px: the whole-image pass must agree */
+  CHECK(!consistent(1, 40.0f, 0.9f, 0.0f, 0.5f));
+  CHECK(!consistent(1, 40.0f, 0.9f, 0.55f, 0.5f)); /* dogs.jpg's dogs */
+  CHECK(consistent(1, 40.0f, 0.9f, 0.85f, 0.5f));  /* the photos' people */
+  CHECK(consistent(1, 40.0f, 0.9f, 0.55f, 0.1f));  /* a lower threshold */
 }
 
 static void test_bad_input(const lnl_detector *det) {
