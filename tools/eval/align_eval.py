@@ -85,6 +85,14 @@ def evaluate_set(name, items, scored, args, rng, tmp):
         canvas.save(out)
         canvases.append(out)
         truth.append(where)
+    if args.keep:
+        path = os.path.join(args.keep, "truth.json")
+        known = json.load(open(path)) if os.path.exists(path) else {}
+        known.update({c: list(t) for c, t in zip(canvases, truth)})
+        with open(path, "w") as f:
+            json.dump(known, f)
+        if args.canvases_only:
+            return None
     extra = ["--weights", args.weights] if args.weights else []
     crops = run_lnlfer(args.lnlfer, "classify", [p for p, _ in items], extra, args.jobs)
     found = run_lnlfer(args.lnlfer, "analyze", canvases, extra, args.jobs)
@@ -128,6 +136,10 @@ def main():
     p.add_argument("--weights")
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--json")
+    p.add_argument("--keep", metavar="DIR",
+                   help="keep the canvases in DIR, with DIR/truth.json: {canvas: [cx, cy, side]}")
+    p.add_argument("--canvases-only", action="store_true",
+                   help="with --keep: write the canvases and stop (for tools/detector)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="lnlfer processes run at once (default: the number of CPUs)")
     args = p.parse_args()
@@ -136,6 +148,9 @@ def main():
     raf, raf_scored = rafdb_items(os.path.join(args.data, "rafdb"), "valid")
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
+        if args.keep:
+            os.makedirs(args.keep, exist_ok=True)
+            tmp = args.keep
         for name, items, scored in (("ferplus-valid", fer, fer_scored), ("rafdb-valid", raf, raf_scored)):
             items = dedup(items)
             pick = rng.choice(len(items), size=min(args.per_dataset, len(items)), replace=False)
