@@ -221,6 +221,7 @@ static int decode_head(const lnl_detector *d, const head *h, float *const *value
         /* anchor centre and offsets in network-input pixels */
         float ax = (x + 0.5f) * S / G, ay = (y + 0.5f) * S / G;
         float cx = ax + b[0], cy = ay + b[plane], w = b[2 * plane], hh = b[3 * plane];
+        if (!(w > 0.0f && hh > 0.0f)) continue; /* a degenerate box, no face */
         lnl_face f = {0};
         f.score = score;
         f.box = (lnl_rect){(float)(win->x0 + (cx - w / 2) * win->scale_x),
@@ -267,30 +268,47 @@ static int by_score(const void *a, const void *b) {
   return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* The consistency check between the passes (see lnl_detector.h). */
+/* The consistency check between the passes. The tiles see the image more closely than
+ * the whole-image pass; on faces that are not small in the whole image they see too little
+ * of the surroundings and fire on animal faces, on clothes and on parts of big faces. The
+ * whole-image pass sees such a face whole and must agree, the more so the bigger the face:
+ * a cluster that tiles found (tile score >= threshold) on a face >= 16 network pixels wide
+ * in the whole-image pass is kept when
+ *     CHECK_TILE * (logit(tile) - t) + CHECK_WHOLE * (max(logit(whole), t + EVIDENCE_MARGIN) - t)
+ *       + CHECK_LOG2PX * log2(px) + CHECK_BIAS >= 0,    t = logit(threshold),
+ * with whole the best whole-image score in the cluster, evidence below the threshold included
+ * (0 below the evidence floor). Clusters without a tile detection, faces under 16 px and
+ * images without tiles are left as the passes found them. The coefficients are a logistic
+ * regression over labelled clusters of photos-dlib (dogs.jpg: all false), the WIDER FACE
+ * subset and align_eval.py's canvases: tools/detector/fit_consistency.py explains how to
+ * dump the clusters (tests/detect_trace) and refit. */
 #define EVIDENCE_MARGIN -4.0 /* logits below the threshold */
 #define CHECK_MIN_PX 16.0
-#define CHECK_FULL_PX 32.0
-#define MARGIN_MIN -1.0
-#define MARGIN_FULL 0.5
+#define CHECK_TILE 3.7883
+#define CHECK_WHOLE 3.4783
+#define CHECK_LOG2PX -1.7181
+#define CHECK_BIAS 1.4072
 
-static double logit(double p) { return log(p / (1.0 - p)); }
-
-static float shift_logit(float p, double margin) {
-  if (p <= 0.0f) return 0.0f;
-  if (p >= 1.0f) return 1.0f;
-  return (float)(1.0 / (1.0 + exp(-(logit(p) + margin))));
+/* log(p / (1 - p)), p clamped to [1e-6, 1 - 1e-6] */
+static double logit(double p) {
+  p = p < 1e-6 ? 1e-6 : p > 1.0 - 1e-6 ? 1.0 - 1e-6 : p;
+  return log(p / (1.0 - p));
 }
 
 float lnl_detect_evidence_threshold(float threshold) {
-  return shift_logit(threshold, EVIDENCE_MARGIN);
+  if (threshold <= 0.0f || threshold >= 1.0f) return threshold;
+  return (float)(1.0 / (1.0 + exp(-(logit(threshold) + EVIDENCE_MARGIN))));
 }
 
 int lnl_detect_consistent(const lnl_detect_cluster *c, float threshold) {
-  if (!c->tiled || !(c->whole_px >= CHECK_MIN_PX)) return 1;
-  double t = (c->whole_px - CHECK_MIN_PX) / (CHECK_FULL_PX - CHECK_MIN_PX);
-  double margin = MARGIN_MIN + (MARGIN_FULL - MARGIN_MIN) * (t < 1.0 ? t : 1.0);
-  return c->whole_best >= shift_logit(threshold, margin);
+  if (!c->tiled || !(c->whole_px >= CHECK_MIN_PX) || !(c->tile_best >= threshold)) return 1;
+  if (!(threshold > 0.0f)) return 1; /* everything asked for */
+  double t = logit(threshold);
+  double whole = c->whole_best > 0.0f ? logit(c->whole_best) - t : EVIDENCE_MARGIN;
+  if (whole < EVIDENCE_MARGIN) whole = EVIDENCE_MARGIN;
+  double z = CHECK_TILE * (logit(c->tile_best) - t) + CHECK_WHOLE * whole +
+             CHECK_LOG2PX * log2(c->whole_px) + CHECK_BIAS;
+  return z >= 0.0;
 }
 
 /* Weighted NMS: each cluster of detections overlapping the most confident remaining
@@ -308,12 +326,14 @@ static int blend_overlaps(const face_list *l, float thr, int tiled, double whole
     if (used[i] || l->items[i].whole == EVIDENCE) continue;
     lnl_face top = l->items[i].face, acc = {0};
     float total = 0.0f, tile_best = 0.0f, whole_best = 0.0f;
+    int tile_n = 0, whole_n = 0;
     for (int j = i; j < l->count; j++) {
       if (used[j] || iou(&top.box, &l->items[j].face.box) < thr) continue;
       const lnl_face *f = &l->items[j].face;
       used[j] = 1;
       float *best = l->items[j].whole ? &whole_best : &tile_best;
       if (f->score > *best) *best = f->score;
+      ++*(l->items[j].whole ? &whole_n : &tile_n);
       if (l->items[j].whole == EVIDENCE) continue;
       total += f->score;
       acc.box.x += f->score * f->box.x;
@@ -326,8 +346,13 @@ static int blend_overlaps(const face_list *l, float thr, int tiled, double whole
       }
     }
     lnl_detect_cluster *c = &out[kept++];
-    *c = (lnl_detect_cluster){top,   tile_best, whole_best, (float)(top.box.w / whole_scale),
-                              tiled, 0};
+    *c = (lnl_detect_cluster){.face = top,
+                              .tile_best = tile_best,
+                              .whole_best = whole_best,
+                              .whole_px = (float)(top.box.w / whole_scale),
+                              .tile_n = tile_n,
+                              .whole_n = whole_n,
+                              .tiled = tiled};
     c->face.box =
         (lnl_rect){acc.box.x / total, acc.box.y / total, acc.box.w / total, acc.box.h / total};
     for (int k = 0; k < top.num_landmarks; k++) {

@@ -12,6 +12,8 @@ typedef struct lnl_detect_cluster {
   float tile_best;  /* the best tile score in the cluster (0: none) */
   float whole_best; /* the best whole-image score, down to the evidence floor (0: none) */
   float whole_px;   /* the top detection's width in network pixels of the whole-image pass */
+  int tile_n;       /* tile detections in the cluster */
+  int whole_n;      /* whole-image detections in it, evidence included */
   int tiled;        /* tile passes ran on the image */
   int kept;         /* lnl_detect_consistent() */
 } lnl_detect_cluster;

@@ -4,7 +4,7 @@
  *     detect_trace DETECTOR THRESHOLD IMAGE... > trace.json
  *
  * [{"file", "width", "height", "clusters": [{"box": [x, y, w, h], "score", "tile",
- *   "whole", "px", "tiled", "kept"}]}] */
+ *   "whole", "px", "tile_n", "whole_n", "tiled", "kept"}]}] */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +55,8 @@ int main(int argc, char **argv) {
       cJSON_AddNumberToObject(jc, "tile", c->tile_best);
       cJSON_AddNumberToObject(jc, "whole", c->whole_best);
       cJSON_AddNumberToObject(jc, "px", c->whole_px);
+      cJSON_AddNumberToObject(jc, "tile_n", c->tile_n);
+      cJSON_AddNumberToObject(jc, "whole_n", c->whole_n);
       cJSON_AddNumberToObject(jc, "tiled", c->tiled);
       cJSON_AddNumberToObject(jc, "kept", c->kept);
       cJSON_AddItemToArray(arr, jc);

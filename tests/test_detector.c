@@ -152,15 +152,33 @@ static int consistent(int tiled, float px, float tile, float whole, float thresh
 }
 
 static void test_consistency(void) {
+  /* evidence: down to the threshold - 4 logits */
   CHECK(fabsf(lnl_detect_evidence_threshold(0.5f) - 0.0180f) < 1e-3f);
-  /* no tiles: the whole-image pass alone decided, nothing to check */
-  CHECK(consistent(0, 100.0f, 0.0f, 0.6f, 0.5f));
-  CHECK(consistent(1, 15.0f, 0.9f, 0.0f, 0.5f)); /* 15 px: tiles alone */
-  /* 40 px: the whole-image pass must agree */
-  CHECK(!consistent(1, 40.0f, 0.9f, 0.0f, 0.5f));
-  CHECK(!consistent(1, 40.0f, 0.9f, 0.55f, 0.5f)); /* dogs.jpg's dogs */
-  CHECK(consistent(1, 40.0f, 0.9f, 0.85f, 0.5f));  /* the photos' people */
-  CHECK(consistent(1, 40.0f, 0.9f, 0.55f, 0.1f));  /* a lower threshold */
+  CHECK(lnl_detect_evidence_threshold(0.0f) == 0.0f);
+  /* left alone: no tiles, faces under 16 px, clusters without a tile detection */
+  CHECK(consistent(0, 100.0f, 0.9f, 0.0f, 0.5f));
+  CHECK(consistent(1, 15.0f, 0.9f, 0.0f, 0.5f));
+  CHECK(consistent(1, 100.0f, 0.0f, 0.55f, 0.5f));
+  CHECK(consistent(1, 100.0f, 0.45f, 0.0f, 0.5f));
+  /* tiles alone on a big face: dropped; at threshold 0 nothing is */
+  CHECK(!consistent(1, 100.0f, 0.9f, 0.0f, 0.5f));
+  CHECK(consistent(1, 100.0f, 0.9f, 0.0f, 0.0f));
+  /* features of real clusters (tools/detector/fit_consistency.py --dump) */
+  CHECK(!consistent(1, 95.7f, 0.805f, 0.505f, 0.5f)); /* dogs.jpg's dogs */
+  CHECK(!consistent(1, 70.3f, 0.561f, 0.531f, 0.5f));
+  CHECK(!consistent(1, 34.6f, 0.503f, 0.448f, 0.5f));
+  CHECK(!consistent(1, 105.6f, 0.744f, 0.055f, 0.5f)); /* a part of a big face */
+  CHECK(consistent(1, 23.0f, 0.834f, 0.630f, 0.5f));   /* photos-dlib faces */
+  CHECK(consistent(1, 22.5f, 0.900f, 0.664f, 0.5f));
+  /* more whole-image evidence or a lower threshold never drops a cluster */
+  for (float px = 16.0f; px < 300.0f; px *= 1.25f)
+    for (float tile = 0.5f; tile < 1.0f; tile += 0.05f)
+      for (float whole = 0.0f; whole < 0.95f; whole += 0.05f) {
+        int kept = consistent(1, px, tile, whole, 0.5f);
+        CHECK(!kept || consistent(1, px, tile, whole + 0.05f, 0.5f));
+        CHECK(!kept || consistent(1, px, tile + 0.05f, whole, 0.5f));
+        CHECK(!kept || consistent(1, px, tile, whole, 0.4f));
+      }
 }
 
 static void test_bad_input(const lnl_detector *det) {
