@@ -135,7 +135,7 @@ static void count_macs(lnl_net *net) {
 static lnl_status bind_all(loader *L) {
   lnl_net *net = L->net;
   const lnl_config *c = &net->cfg;
-  const int *w = c->widths;
+  const int *w = c->widths, *d = c->dec_widths;
   int R = c->num_regions, fch = c->feature_channels, lw = c->local_width;
   char name[64];
   lnl_status s;
@@ -147,10 +147,11 @@ static lnl_status bind_all(loader *L) {
     if ((s = bind_convbn(L, &net->enc[l][1], name, w[l], w[l], 3, 1))) return s;
     cin = w[l];
   }
-  if ((s = bind_convbn(L, &net->up2, "unet.up2", w[3], w[2], 1, 1)) ||
-      (s = bind_convbn(L, &net->dec2, "unet.dec2", 2 * w[2], w[2], 3, 1)) ||
-      (s = bind_convbn(L, &net->up1, "unet.up1", w[2], w[1], 1, 1)) ||
-      (s = bind_convbn(L, &net->dec1, "unet.dec1", 2 * w[1], fch, 3, 1)) ||
+  /* decoder: 1x1 "up" convolution, then a 3x3 over [up, skip] */
+  if ((s = bind_convbn(L, &net->up2, "unet.up2", w[3], d[0], 1, 1)) ||
+      (s = bind_convbn(L, &net->dec2, "unet.dec2", d[0] + w[2], d[0], 3, 1)) ||
+      (s = bind_convbn(L, &net->up1, "unet.up1", d[0], d[1], 1, 1)) ||
+      (s = bind_convbn(L, &net->dec1, "unet.dec1", d[1] + w[1], fch, 3, 1)) ||
       (s = bind_convbn(L, &net->local1, "local.conv1", R * fch, R * lw, 3, R)) ||
       (s = bind_convbn(L, &net->local2, "local.conv2", R * lw, R * lw, 3, R)) ||
       (s = bind_pointwise(L, &net->theta, "nonlocal_net.theta", fch, c->nonlocal_inner)) ||
@@ -208,7 +209,7 @@ static size_t max_conv_scratch(const lnl_net *net) {
 
 lnl_status lnl_net_scratch_new(const lnl_net *net, lnl_net_scratch *s, lnl_error *err) {
   const lnl_config *c = &net->cfg;
-  const int *w = c->widths;
+  const int *w = c->widths, *d = c->dec_widths;
   size_t S = (size_t)c->input_size, R = (size_t)c->num_regions, fch = (size_t)c->feature_channels;
   size_t L = (size_t)c->local_width, in = (size_t)c->nonlocal_inner;
   size_t reg = (size_t)c->regions[0][2] * (size_t)c->regions[0][3];
@@ -227,9 +228,9 @@ lnl_status lnl_net_scratch_new(const lnl_net *net, lnl_net_scratch *s, lnl_error
       {&s->e[3], (size_t)w[3] * area[3]},
       {&s->pooled, tmp / 4},
       {&s->tmp, tmp},
-      {&s->up, max_size((size_t)w[3] * area[2], (size_t)w[2] * area[1])},
-      {&s->cat, max_size(2 * (size_t)w[2] * area[2], 2 * (size_t)w[1] * area[1])},
-      {&s->d2, (size_t)w[2] * area[2]},
+      {&s->up, max_size((size_t)w[3] * area[2], (size_t)d[0] * area[1])},
+      {&s->cat, max_size((size_t)(d[0] + w[2]) * area[2], (size_t)(d[1] + w[1]) * area[1])},
+      {&s->d2, (size_t)d[0] * area[2]},
       {&s->f, fch * area[1]},
       {&s->crops, R * fch * reg},
       {&s->l1, R * L * reg},
