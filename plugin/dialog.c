@@ -169,10 +169,11 @@ gboolean lnlfer_dialog(GimpProcedure *procedure, GimpProcedureConfig *config,
   gimp_procedure_dialog_get_scale_entry(pd, "opacity", 1.0);
   frame(pd, "detection", _("Detection"), "threshold", "min-face-size", "max-faces", NULL);
   frame(pd, "output", _("Annotations"), "region-map", "opacity", "colormap", "boxes",
-        "label-content", "select-faces", NULL);
+        "label-content", "text-labels", "select-faces", NULL);
   gimp_procedure_dialog_set_sensitive(pd, "opacity", TRUE, G_OBJECT(config), "region-map", FALSE);
   gimp_procedure_dialog_set_sensitive(pd, "colormap", TRUE, G_OBJECT(config), "region-map", FALSE);
   gimp_procedure_dialog_set_sensitive(pd, "label-content", TRUE, G_OBJECT(config), "boxes", FALSE);
+  gimp_procedure_dialog_set_sensitive(pd, "text-labels", TRUE, G_OBJECT(config), "boxes", FALSE);
   GtkWidget *options =
       gimp_procedure_dialog_fill_box(pd, "options-box", "detection", "output", NULL);
   gtk_widget_set_size_request(options, 300, -1);

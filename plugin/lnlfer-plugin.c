@@ -115,6 +115,14 @@ void lnlfer_add_arguments(GimpProcedure *procedure) {
                                       _("Replace the selection with the faces' boxes"), FALSE,
                                       G_PARAM_READWRITE);
 
+  /* Last, so that scripts passing the arguments in order keep working. */
+  gimp_procedure_add_boolean_argument(procedure, "text-labels",
+                                      _("Labels as editable text _layers"),
+                                      _("Write each face's label as a GIMP text layer in the "
+                                        "layer group, which can be edited, instead of drawing "
+                                        "it into the boxes layer"),
+                                      FALSE, G_PARAM_READWRITE);
+
   gimp_procedure_add_int_return_value(procedure, "n-faces", _("Faces"), _("Number of faces found"),
                                       0, G_MAXINT, 0, G_PARAM_READWRITE);
   gimp_procedure_add_string_return_value(procedure, "results", _("Results"),
@@ -126,8 +134,8 @@ void lnlfer_add_arguments(GimpProcedure *procedure) {
 void lnlfer_settings_from_config(GimpProcedureConfig *config, LnlferSettings *s) {
   memset(s, 0, sizeof *s);
   g_object_get(config, "threshold", &s->threshold, "min-face-size", &s->min_face_size, "max-faces",
-               &s->max_faces, "region-map", &s->region_map, "boxes", &s->boxes, "opacity",
-               &s->opacity, "select-faces", &s->select_faces, NULL);
+               &s->max_faces, "region-map", &s->region_map, "boxes", &s->boxes, "text-labels",
+               &s->text_labels, "opacity", &s->opacity, "select-faces", &s->select_faces, NULL);
   s->labels = (lnlr_labels)gimp_procedure_config_get_choice_id(config, "label-content");
   s->colormap = (lnlr_colormap)gimp_procedure_config_get_choice_id(config, "colormap");
 }

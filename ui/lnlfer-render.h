@@ -92,6 +92,18 @@ void lnlr_draw_boxes(cairo_t *cr, const lnlr_scene *scene, lnlr_labels labels);
  * else inside, avoiding the labels of more confident faces when there is room. */
 void lnlr_label_rects(const lnlr_scene *scene, lnlr_labels labels, lnlr_rect *out);
 
+/* For labels written elsewhere (the plug-in's editable text layers): the boxes, and a dark
+ * tag at each tags[f] (w = 0: none) with nothing in it. */
+void lnlr_draw_boxes_and_tags(cairo_t *cr, const lnlr_scene *scene, const lnlr_rect *tags);
+
+/* The size of the first line's font (pixels) and the tag's inner margin of a face's label,
+ * as lnlr_draw_boxes uses them. */
+void lnlr_label_metrics(const lnlr_scene *scene, int face, double *font_px, double *pad);
+
+/* The text of a face's label, one class per line as lnlr_format_class writes it (none for
+ * LNLR_LABELS_NONE), in `buf`. */
+void lnlr_label_text(const lnlr_scene *scene, int face, lnlr_labels labels, char *buf, size_t size);
+
 /* The label text of one class line, e.g. "happiness 62 %", in `buf`. */
 void lnlr_format_class(const lnlr_scene *scene, int cls, float prob, char *buf, size_t size);
 

@@ -60,12 +60,14 @@ new_profile() { # DIR
 }
 new_profile "$WORK/profile"
 
-# gimp_batch LOG INTERPRETER COMMAND...: gimp-console-3.0 with each COMMAND as a -b.
+# gimp_batch LOG INTERPRETER COMMAND...: gimp-console-3.0 with each COMMAND as a -b; without
+# fonts (faster) unless FONTS=1 (text layers need them).
 gimp_batch() {
   log=$1 interp=$2
   shift 2
   for cmd in "$@"; do set -- "$@" -b "$cmd"; shift; done
-  GIMP3_DIRECTORY=$WORK/profile timeout "$TIMEOUT" gimp-console-3.0 -i --no-fonts \
+  [ "${FONTS:-0}" = 1 ] || set -- --no-fonts "$@"
+  GIMP3_DIRECTORY=$WORK/profile timeout "$TIMEOUT" gimp-console-3.0 -i \
     --batch-interpreter="$interp" "$@" --quit >"$log" 2>&1
 }
 
@@ -83,7 +85,7 @@ collect() { # LOG MARKER
 scm_prelude="(define srcdir \"$SRC\") (define outdir \"$OUT\") (load \"$HERE/common.scm\")"
 
 echo "== Script-Fu batch tests"
-gimp_batch "$OUT/logs/batch.log" plug-in-script-fu-eval \
+FONTS=1 gimp_batch "$OUT/logs/batch.log" plug-in-script-fu-eval \
   "$scm_prelude (load \"$HERE/batch-tests.scm\")"
 collect "$OUT/logs/batch.log" BATCH-TESTS-DONE
 grep "^COMPARE " "$OUT/logs/batch.log" | while read -r _ name a b; do
@@ -135,6 +137,11 @@ for case in "LNLFER_WEIGHTS=$WORK/missing.safetensors:Cannot load the expression
   else fail "$name: no \"$expected\" in $log"; fi
 done
 
+echo "== text labels without fonts: drawn into the boxes layer"
+gimp_batch "$OUT/logs/no-fonts.log" plug-in-script-fu-eval \
+  "$scm_prelude (load \"$HERE/no-fonts-tests.scm\")"
+collect "$OUT/logs/no-fonts.log" NO-FONTS-TESTS-DONE
+
 echo "== translations"
 LOCALES=$WORK/locales
 mkdir -p "$LOCALES"
@@ -158,6 +165,25 @@ print("NICKS", " | ".join(a.get_nick() for a in p.get_arguments()))
     pass "$lang: $(grep '^LABEL' "$log" | cut -c7-) / $(grep '^NICKS' "$log" | cut -d'|' -f4-5)"
   else
     fail "$lang: labels not translated; see $log"
+  fi
+  # The labels written on the image, as editable text layers, are translated too.
+  [ "$lang" = de ] || continue
+  log=$OUT/logs/i18n-$lang-text-labels.log
+  LOCPATH=$LOCALES LANG=$locale.UTF-8 LANGUAGE=$lang GIMP3_DIRECTORY=$WORK/profile-$lang \
+    timeout "$TIMEOUT" gimp-console-3.0 -i --batch-interpreter=plug-in-script-fu-eval -b "
+(let* ((img (car (gimp-file-load RUN-NONINTERACTIVE \"$SRC/tests/data/astronaut.png\")))
+       (r (plug-in-lnlfer #:run-mode RUN-NONINTERACTIVE #:image img
+                          #:drawables (car (gimp-image-get-selected-drawables img))
+                          #:text-labels TRUE))
+       (group (vector-ref (car (gimp-image-get-layers img)) 0))
+       (top (vector-ref (car (gimp-item-get-children group)) 0)))
+  (display (string-append \"GROUP \" (car (gimp-item-get-name group)))) (newline)
+  (display (string-append \"TEXT \" (car (gimp-text-layer-get-text top)))) (newline)
+  (gimp-image-delete img))" --quit >"$log" 2>&1
+  if grep -q "^TEXT Freude [0-9]*%" "$log" && grep -q "^GROUP Gesichtsausdrücke" "$log"; then
+    pass "$lang: text-layer label and group name translated: $(grep '^TEXT' "$log" | cut -c6-)"
+  else
+    fail "$lang: text-layer label not translated; see $log"
   fi
 done
 
