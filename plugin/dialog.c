@@ -1,7 +1,9 @@
 /* The interactive dialog and its live preview. The preview shows the analysed area
  * scaled down with the annotations drawn by lnlfer-render over it. The analysis is cached:
  * only a change of a detection setting (threshold, sizes) analyses again, after a short
- * pause in the changes; display settings only redraw. */
+ * pause in the changes; display settings only redraw. While it analyses, the dialog stays
+ * alive: a progress bar shows how far it is, and Stop, a new detection setting, OK or
+ * Cancel cancel it. */
 #include "dialog.h"
 
 #include <libgimp/gimpui.h>
@@ -15,7 +17,7 @@ typedef struct Preview {
   GimpProcedureConfig *config;
   GimpDrawable *drawable;
   LnlferEngine *engine;
-  GtkWidget *area, *status;
+  GtkWidget *area, *status, *progress, *stop;
   cairo_surface_t *image; /* the analysed area at preview scale */
   GeglRectangle rect;     /* the analysed area, image pixels */
   double scale;           /* preview pixels per image pixel */
@@ -23,6 +25,11 @@ typedef struct Preview {
   cairo_surface_t *map; /* region map at preview scale, in colours map_cmap */
   int map_cmap;
   guint timeout;
+  gboolean busy;    /* an analysis runs (the main loop turns inside it) */
+  gboolean cancel;  /* ... and is to stop */
+  gboolean again;   /* ... and is to start again when it has stopped */
+  gboolean closing; /* the dialog has been answered */
+  gint64 last_pulse;
 } Preview;
 
 static const char *const detection_props[] = {"threshold", "min-face-size", "max-faces"};
@@ -48,16 +55,64 @@ static void read_image(Preview *p) {
   gtk_widget_set_size_request(p->area, w, h);
 }
 
+static void schedule_analysis(Preview *p, guint delay_ms);
+
+/* Keeps the dialog alive during an analysis: shows the progress, handles events (which
+ * may ask to cancel). */
+static gboolean preview_progress(double fraction, const char *what, gpointer data) {
+  Preview *p = data;
+  gint64 now = g_get_monotonic_time();
+  if (what) gtk_progress_bar_set_text(GTK_PROGRESS_BAR(p->progress), what);
+  if (fraction >= 0) {
+    gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(p->progress), fraction);
+  } else if (now - p->last_pulse >= 100000) {
+    gtk_progress_bar_pulse(GTK_PROGRESS_BAR(p->progress));
+    p->last_pulse = now;
+  }
+  while (!p->cancel && gtk_events_pending()) gtk_main_iteration();
+  return !p->cancel;
+}
+
+static void stop_clicked(GtkButton *button, Preview *p) {
+  if (p->busy) p->cancel = TRUE;
+}
+
+/* Every answer of the dialog (OK, Cancel, closing it) stops a running analysis first. */
+static void dialog_response(GtkDialog *dialog, gint response, Preview *p) {
+  p->closing = TRUE;
+  if (p->busy) p->cancel = TRUE;
+}
+
 static void analyse(Preview *p) {
   LnlferSettings s;
   GError *error = NULL;
+  if (p->busy) { /* a change during an analysis: stop it and start again */
+    p->cancel = p->again = TRUE;
+    return;
+  }
   lnlfer_settings_from_config(p->config, &s);
   set_status(p, _("Finding faces..."));
-  while (gtk_events_pending()) gtk_main_iteration();
   g_clear_pointer(&p->analysis, lnlfer_analysis_free);
   g_clear_pointer(&p->map, cairo_surface_destroy);
-  p->analysis = lnlfer_analyze(p->engine, p->drawable, &s, NULL, NULL, &error);
-  if (!p->analysis) {
+  gtk_widget_queue_draw(p->area);
+  p->busy = TRUE;
+  p->cancel = p->again = FALSE;
+  gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(p->progress), 0.0);
+  gtk_widget_show(p->progress);
+  gtk_widget_show(p->stop);
+  LnlferAnalysis *result = lnlfer_analyze(p->engine, p->drawable, &s, preview_progress, p, &error);
+  p->busy = FALSE;
+  gtk_widget_hide(p->progress);
+  gtk_widget_hide(p->stop);
+  p->analysis = result;
+  if (!p->analysis && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    g_error_free(error);
+    if (p->again && !p->closing) {
+      schedule_analysis(p, ANALYSE_DELAY_MS);
+    } else {
+      set_status(p, _("Stopped. Change a detection setting to analyze again."));
+    }
+  } else if (!p->analysis) {
     set_status(p, error->message);
     g_error_free(error);
   } else if (p->analysis->count == 0) {
@@ -191,6 +246,19 @@ gboolean lnlfer_dialog(GimpProcedure *procedure, GimpProcedureConfig *config,
   gtk_widget_set_valign(p.area, GTK_ALIGN_START);
   gtk_box_pack_start(GTK_BOX(preview_box), p.area, FALSE, FALSE, 0);
   gtk_box_pack_start(GTK_BOX(preview_box), p.status, FALSE, FALSE, 0);
+  GtkWidget *progress_box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+  p.progress = gtk_progress_bar_new();
+  gtk_progress_bar_set_show_text(GTK_PROGRESS_BAR(p.progress), TRUE);
+  /* TRANSLATORS: the button that stops the preview's analysis */
+  p.stop = gtk_button_new_with_mnemonic(_("_Stop"));
+  gtk_box_pack_start(GTK_BOX(progress_box), p.progress, TRUE, TRUE, 0);
+  gtk_box_pack_start(GTK_BOX(progress_box), p.stop, FALSE, FALSE, 0);
+  gtk_box_pack_start(GTK_BOX(preview_box), progress_box, FALSE, FALSE, 0);
+  gtk_widget_set_no_show_all(p.progress, TRUE); /* shown while analysing */
+  gtk_widget_set_no_show_all(p.stop, TRUE);
+  g_signal_connect(p.stop, "clicked", G_CALLBACK(stop_clicked), &p);
+  g_signal_connect(dialog, "response", G_CALLBACK(dialog_response), &p);
+  gtk_widget_show(progress_box);
   gtk_widget_show(p.area);
   gtk_widget_show(p.status);
   g_signal_connect(p.area, "draw", G_CALLBACK(draw_preview), &p);

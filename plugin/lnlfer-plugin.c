@@ -161,9 +161,21 @@ lnlr_legend_text lnlfer_legend_text(void) {
 
 /* ---- Running --------------------------------------------------------------- */
 
-static void show_progress(double fraction, const char *what, gpointer data) {
+/* GIMP's progress bar: the step's name and the fraction done, or a pulse every 0.2 s while
+ * the detector runs. Cancelling there ends the plug-in (GIMP's doing); as the image is only
+ * changed after the analysis, in one undo group, it is then left as it was. */
+static gboolean show_progress(double fraction, const char *what, gpointer data) {
+  gint64 *last_pulse = data, now = g_get_monotonic_time();
+  /* For the tests (tests/plugin): cancel while the detector runs. */
+  if (fraction < 0 && g_getenv("LNLFER_TEST_CANCEL")) return FALSE;
   if (what) gimp_progress_set_text(what);
-  gimp_progress_update(fraction);
+  if (fraction >= 0) {
+    gimp_progress_update(fraction);
+  } else if (now - *last_pulse >= 200000) {
+    gimp_progress_pulse();
+    *last_pulse = now;
+  }
+  return TRUE;
 }
 
 static GimpValueArray *fail(GimpProcedure *procedure, GimpPDBStatusType status, GError *error) {
@@ -197,10 +209,13 @@ static GimpValueArray *lnlfer_run(GimpProcedure *procedure, GimpRunMode run_mode
     g_clear_pointer(&analysis, lnlfer_analysis_free);
   if (!analysis) {
     gimp_progress_init(_("Finding faces"));
-    analysis = lnlfer_analyze(&engine, drawable, &settings, show_progress, NULL, &error);
+    gint64 last_pulse = 0;
+    analysis = lnlfer_analyze(&engine, drawable, &settings, show_progress, &last_pulse, &error);
     gimp_progress_end();
   }
   lnlfer_engine_close(&engine);
+  if (!analysis && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return fail(procedure, GIMP_PDB_CANCEL, error);
   if (!analysis) return fail(procedure, GIMP_PDB_EXECUTION_ERROR, error);
 
   char *json = lnlfer_results_json(analysis);

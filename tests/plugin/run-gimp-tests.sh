@@ -4,7 +4,9 @@
 #      group and its layers, the returned JSON, the parasite (also through XCF), the source
 #      pixels unchanged, grey / indexed / 16-bit / float images, a layer with alpha and
 #      offsets, selections (around the face, without a face, outside the layer, empty), 1x1.
-#   2. Missing and corrupt weights (weights-tests.scm): a clear error, the image unchanged.
+#   2. Missing and corrupt weights (weights-tests.scm): a clear error, the image unchanged;
+#      runs cancelled during the analysis or failing during the annotation (abort-tests.scm):
+#      nothing half made is left.
 #   3. Translations: the procedure's labels in de, fr, es and ja.
 #   4. The dialog under Xvfb: opened with RUN-INTERACTIVE, screenshot, OK, result checked.
 #   5. Undo: in gimp-3.0 under Xvfb, one Ctrl+Z removes all the annotations (undo-test.py).
@@ -135,6 +137,14 @@ for case in "LNLFER_WEIGHTS=$WORK/missing.safetensors:Cannot load the expression
   collect "$log" WEIGHTS-TESTS-DONE
   if grep -q "$expected" "$log"; then pass "$name: the error says \"$expected\""
   else fail "$name: no \"$expected\" in $log"; fi
+done
+
+echo "== aborted runs leave the image as it was"
+for setting in LNLFER_TEST_CANCEL=1 LNLFER_TEST_FAIL_ANNOTATION=1; do
+  log=$OUT/logs/abort-${setting%%=*}.log
+  (export "${setting?}"
+    gimp_batch "$log" plug-in-script-fu-eval "$scm_prelude (load \"$HERE/abort-tests.scm\")")
+  collect "$log" ABORT-TESTS-DONE
 done
 
 echo "== text labels without fonts: drawn into the boxes layer"
