@@ -165,9 +165,13 @@ static gboolean build(GimpImage *image, GimpDrawable *source, const LnlferAnalys
   *group_out = group;
   if (s->region_map) {
     GimpLayer *l = add_layer(image, group, _("Region map"), &a->area, s->opacity, error);
-    GeglRectangle content = round_out(lnlr_rect_union(lnlr_region_map_extents(&dd.scene),
-                                                      lnlr_legend_rect(&dd.scene, &dd.legend)));
-    if (!l || !fill_layer(l, &content, draw_region_map, &dd, error)) return FALSE;
+    /* The map around the faces and the legend in its corner, each on its own: on a huge
+     * layer the space between them stays empty (no pixels written). */
+    GeglRectangle map = round_out(lnlr_region_map_extents(&dd.scene));
+    GeglRectangle legend = round_out(lnlr_legend_rect(&dd.scene, &dd.legend));
+    if (!l || !fill_layer(l, &map, draw_region_map, &dd, error) ||
+        !fill_layer(l, &legend, draw_region_map, &dd, error))
+      return FALSE;
   }
   if (s->boxes) {
     gboolean text = s->text_labels && s->labels != LNLR_LABELS_NONE;

@@ -38,20 +38,45 @@ static void set_status(Preview *p, const char *text) {
   gtk_label_set_text(GTK_LABEL(p->status), text);
 }
 
+/* The preview's pixels as GIMP scales them down for its own previews (fast even for a huge
+ * layer: no tile comes into this process); FALSE when GIMP gives another size. */
+static gboolean read_thumbnail(Preview *p, const GeglRectangle *dr, int w, int h) {
+  int aw = 0, ah = 0, bpp = 0;
+  GBytes *bytes = gimp_drawable_get_sub_thumbnail_data(p->drawable, dr->x, dr->y, dr->width,
+                                                       dr->height, w, h, &aw, &ah, &bpp);
+  gsize size = 0;
+  const guint8 *src = bytes ? g_bytes_get_data(bytes, &size) : NULL;
+  gboolean ok = src && aw == w && ah == h && bpp >= 1 && bpp <= 4 && size >= (gsize)w * h * bpp;
+  unsigned char *data = cairo_image_surface_get_data(p->image);
+  int stride = cairo_image_surface_get_stride(p->image);
+  for (int y = 0; ok && y < h; y++) {
+    guint32 *row = (guint32 *)(void *)(data + (gsize)y * stride);
+    for (int x = 0; x < w; x++, src += bpp) {
+      guint r = src[0], g = bpp >= 3 ? src[1] : r, b = bpp >= 3 ? src[2] : r;
+      guint a = bpp == 2 ? src[1] : bpp == 4 ? src[3] : 255;
+      row[x] = a << 24 | (r * a + 127) / 255 << 16 | (g * a + 127) / 255 << 8 | (b * a + 127) / 255;
+    }
+  }
+  if (bytes) g_bytes_unref(bytes);
+  return ok;
+}
+
 static void read_image(Preview *p) {
   GeglRectangle dr;
   if (!lnlfer_analysis_area(p->drawable, &p->rect, &dr)) return;
   p->scale = MIN(1.0, (double)PREVIEW_SIZE / MAX(dr.width, dr.height));
   int w = MAX(1, (int)floor(dr.width * p->scale)), h = MAX(1, (int)floor(dr.height * p->scale));
   p->image = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
-  GeglBuffer *buf = gimp_drawable_get_buffer(p->drawable);
   cairo_surface_flush(p->image);
-  gegl_buffer_get(buf,
-                  GEGL_RECTANGLE((int)floor(dr.x * p->scale), (int)floor(dr.y * p->scale), w, h),
-                  p->scale, babl_format("cairo-ARGB32"), cairo_image_surface_get_data(p->image),
-                  cairo_image_surface_get_stride(p->image), GEGL_ABYSS_CLAMP);
+  if (!read_thumbnail(p, &dr, w, h)) {
+    GeglBuffer *buf = gimp_drawable_get_buffer(p->drawable);
+    gegl_buffer_get(buf,
+                    GEGL_RECTANGLE((int)floor(dr.x * p->scale), (int)floor(dr.y * p->scale), w, h),
+                    p->scale, babl_format("cairo-ARGB32"), cairo_image_surface_get_data(p->image),
+                    cairo_image_surface_get_stride(p->image), GEGL_ABYSS_CLAMP);
+    g_object_unref(buf);
+  }
   cairo_surface_mark_dirty(p->image);
-  g_object_unref(buf);
   gtk_widget_set_size_request(p->area, w, h);
 }
 

@@ -10,6 +10,8 @@
 #   3. Translations: the procedure's labels in de, fr, es and ja.
 #   4. The dialog under Xvfb: opened with RUN-INTERACTIVE, screenshot, OK, result checked.
 #   5. Undo: in gimp-3.0 under Xvfb, one Ctrl+Z removes all the annotations (undo-test.py).
+#   6. A huge image (large-tests.scm; LNLFER_GIMP_LARGE_SIDE, default 30000 pixels a side):
+#      the face found, the plug-in's peak memory under 2 GB, time and memory reported.
 #
 # usage: tests/plugin/run-gimp-tests.sh BUILD_DIR
 # Runs where gimp-console-3.0 is installed (the Debian 13 root: scripts/test runs it there).
@@ -138,6 +140,47 @@ for case in "LNLFER_WEIGHTS=$WORK/missing.safetensors:Cannot load the expression
   if grep -q "$expected" "$log"; then pass "$name: the error says \"$expected\""
   else fail "$name: no \"$expected\" in $log"; fi
 done
+
+LARGE_SIDE=${LNLFER_GIMP_LARGE_SIDE:-30000}
+echo "== a huge image: ${LARGE_SIDE} x ${LARGE_SIDE}"
+# Peak resident memory (MB) of GIMP and of the plug-in, polled every second from the process
+# tree under the batch run (the plug-in also reports its own peak: LNLFER_REPORT_MEMORY).
+tree_rss() { # ROOT_PID: "gimp_kB plugin_kB" of its descendants now
+  ps -e -o pid=,ppid=,rss=,comm= | awk -v root="$1" '
+    { parent[$1] = $2; rss[$1] = $3; comm[$1] = $4 }
+    END {
+      for (p in parent) {
+        q = p; inside = 0
+        for (n = 0; n < 20 && q > 1; n++) { if (q == root) { inside = 1; break } q = parent[q] }
+        if (!inside) continue
+        if (comm[p] ~ /^gimp-console/) g += rss[p]
+        if (comm[p] == "lnlfer") l += rss[p]
+      }
+      print g + 0, l + 0
+    }'
+}
+start=$(date +%s)
+(export LNLFER_REPORT_MEMORY=1
+  gimp_batch "$OUT/logs/large.log" plug-in-script-fu-eval \
+    "(define large-side $LARGE_SIDE) $scm_prelude (load \"$HERE/large-tests.scm\")") &
+batch=$!
+gimp_peak=0 plugin_peak=0
+while kill -0 "$batch" 2>/dev/null; do
+  rss=$(tree_rss "$batch")
+  [ "${rss% *}" -le "$gimp_peak" ] || gimp_peak=${rss% *}
+  [ "${rss#* }" -le "$plugin_peak" ] || plugin_peak=${rss#* }
+  sleep 1
+done
+wait "$batch"
+seconds=$(($(date +%s) - start))
+collect "$OUT/logs/large.log" LARGE-TESTS-DONE
+reported=$(sed -n 's/^lnlfer: peak memory \([0-9]*\) MB$/\1/p' "$OUT/logs/large.log" | tail -n 1)
+echo "huge image: ${seconds} s in all; peak memory: GIMP $((gimp_peak / 1024)) MB, plug-in $((plugin_peak / 1024)) MB polled, ${reported:-?} MB reported by the plug-in"
+if [ -n "$reported" ] && [ "$reported" -lt 2048 ] && [ $((plugin_peak / 1024)) -lt 2048 ]; then
+  pass "huge image: the plug-in stayed under 2 GB (${reported} MB)"
+else
+  fail "huge image: the plug-in's peak memory (${reported:-not reported} MB, polled $((plugin_peak / 1024)) MB) is not under 2 GB"
+fi
 
 echo "== aborted runs leave the image as it was"
 for setting in LNLFER_TEST_CANCEL=1 LNLFER_TEST_FAIL_ANNOTATION=1; do
