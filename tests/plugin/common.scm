@@ -4,17 +4,20 @@
 ; b.png" lines for the runner to compare pixels.
 
 (define astronaut (string-append srcdir "/tests/data/astronaut.png"))
+; A real group photo (MIT licence: tests/data/face-api-sample5.NOTICE.md), five faces.
+(define group-photo (string-append srcdir "/tests/data/face-api-sample5.jpg"))
 
 (define (say . xs) (for-each display xs) (newline))
 (define (check name ok . detail)
   (if ok (say "PASS " name) (apply say "FAIL " name ": " detail)))
 
-(define (string-index-of hay needle)
+(define (string-index-from hay needle start)
   (let ((n (string-length hay)) (m (string-length needle)))
-    (let loop ((i 0))
+    (let loop ((i start))
       (cond ((> (+ i m) n) #f)
             ((string=? (substring hay i (+ i m)) needle) i)
             (else (loop (+ i 1)))))))
+(define (string-index-of hay needle) (string-index-from hay needle 0))
 (define (contains? hay needle) (if (string-index-of hay needle) #t #f))
 
 ; The number that follows `key` in a JSON text, e.g. (json-number j "\"box\":[") -> 172.36
@@ -25,6 +28,23 @@
           (if (memv (string-ref json j) '(#\, #\] #\}))
               (string->number (substring json (+ i (string-length key)) j))
               (loop (+ j 1)))))))
+
+; Every face box of a JSON text: a list of (x y w h).
+(define (split-commas s)
+  (let loop ((i 0) (from 0) (acc '()))
+    (cond ((= i (string-length s)) (reverse (cons (substring s from i) acc)))
+          ((char=? (string-ref s i) #\,) (loop (+ i 1) (+ i 1) (cons (substring s from i) acc)))
+          (else (loop (+ i 1) from acc)))))
+(define (json-boxes json)
+  (let loop ((start 0) (acc '()))
+    (let ((i (string-index-from json "\"box\":[" start)))
+      (if (not i)
+          (reverse acc)
+          (let* ((b (+ i 7)) (e (string-index-from json "]" b)))
+            (loop e (cons (map string->number (split-commas (substring json b e))) acc)))))))
+(define (box-holds? box x y)
+  (and (<= (car box) x) (<= x (+ (car box) (caddr box)))
+       (<= (cadr box) y) (<= y (+ (cadr box) (list-ref box 3)))))
 
 (define (layers img) (vector->list (car (gimp-image-get-layers img))))
 (define (children item) (vector->list (car (gimp-item-get-children item))))
