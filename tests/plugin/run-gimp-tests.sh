@@ -23,7 +23,7 @@ BUILD=$(cd "${1:?usage: run-gimp-tests.sh BUILD_DIR}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$SRC/tests/plugin
 OUT=${LNLFER_GIMP_TEST_OUT:-$BUILD/gimp-test-output}
-TIMEOUT=${LNLFER_GIMP_TIMEOUT:-600} # seconds for each GIMP run
+TIMEOUT=${LNLFER_GIMP_TIMEOUT:-2400} # seconds for each GIMP run (batch tests: 10+ min when busy)
 
 if ! command -v gimp-console-3.0 >/dev/null; then
   echo "SKIP: gimp-console-3.0 not found (run inside the Debian 13 root: scripts/trixie-root)"
