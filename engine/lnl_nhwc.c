@@ -1,0 +1,468 @@
+#include "lnl_nhwc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define LNL_X86 1
+#include <immintrin.h>
+#else
+#define LNL_X86 0
+#endif
+
+/* Output pixels per kernel call (rows of the register tile). */
+#define MR 6
+#define NB LNL_NHWC_BLOCK
+#define MAX_TAPS 49 /* 7 x 7 */
+
+lnl_map lnl_map_dense(float *data, int h, int w, int c) {
+  return (lnl_map){data, h, w, (size_t)w * c, (size_t)c};
+}
+
+/* ---- kernels ----
+ * One call computes MR output pixels x (16 or 32) output channels:
+ *   out[i][j] = bias[j] + sum over taps t, input channels c of ind[t][i][c] * w[t][c][j]
+ * ind[t * MR + i] points at the kc input channels of the pixel that tap t of output
+ * pixel i reads (a zero vector outside the map). w is one packed block of 16 output
+ * channels; with nblk = 2 the second block follows wblk floats later. Only the first
+ * mr pixels and ncols channels are stored, pixel i at out + i * ocs. */
+typedef void (*kernel_fn)(const float *const *ind, int taps, int kc, const float *w, size_t wblk,
+                          int nblk, const float *bias, float *out, size_t ocs, int mr, int ncols,
+                          int relu);
+
+static void store_tile(const float *tile, int ld, float *out, size_t ocs, int mr, int ncols) {
+  for (int i = 0; i < mr; i++) memcpy(out + (size_t)i * ocs, tile + i * ld, sizeof(float) * ncols);
+}
+
+static void kernel_generic(const float *const *ind, int taps, int kc, const float *w, size_t wblk,
+                           int nblk, const float *bias, float *out, size_t ocs, int mr, int ncols,
+                           int relu) {
+  for (int b = 0; b < nblk; b++) {
+    float acc[MR][NB];
+    const float *wb = w + (size_t)b * wblk;
+    for (int i = 0; i < MR; i++)
+      for (int j = 0; j < NB; j++) acc[i][j] = bias[b * NB + j];
+    for (int t = 0; t < taps; t++) {
+      const float *const *a = ind + t * MR;
+      for (int c = 0; c < kc; c++, wb += NB)
+        for (int i = 0; i < MR; i++) {
+          float x = a[i][c];
+          for (int j = 0; j < NB; j++) acc[i][j] += x * wb[j];
+        }
+    }
+    if (relu)
+      for (int i = 0; i < MR; i++)
+        for (int j = 0; j < NB; j++) acc[i][j] = acc[i][j] < 0.0f ? 0.0f : acc[i][j];
+    int cols = ncols - b * NB < NB ? ncols - b * NB : NB;
+    store_tile(&acc[0][0], NB, out + b * NB, ocs, mr, cols);
+  }
+}
+
+#if LNL_X86
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+
+__attribute__((target("avx2,fma"))) static void
+kernel_avx2(const float *const *ind, int taps, int kc, const float *w, size_t wblk, int nblk,
+            const float *bias, float *out, size_t ocs, int mr, int ncols, int relu) {
+  (void)wblk;
+  (void)nblk;
+  const __m256 b0 = _mm256_loadu_ps(bias), b1 = _mm256_loadu_ps(bias + 8);
+#define INIT(i) __m256 c##i##0 = b0, c##i##1 = b1;
+  ROWS(INIT)
+#undef INIT
+  for (int t = 0; t < taps; t++, ind += MR) {
+    const float *a0 = ind[0], *a1 = ind[1], *a2 = ind[2], *a3 = ind[3], *a4 = ind[4], *a5 = ind[5];
+    for (int c = 0; c < kc; c++, w += NB) {
+      const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
+#define FMA(i)                                      \
+  {                                                 \
+    const __m256 x = _mm256_broadcast_ss(a##i + c); \
+    c##i##0 = _mm256_fmadd_ps(x, w0, c##i##0);      \
+    c##i##1 = _mm256_fmadd_ps(x, w1, c##i##1);      \
+  }
+      ROWS(FMA)
+#undef FMA
+    }
+  }
+  if (relu) {
+    const __m256 z = _mm256_setzero_ps();
+#define RELU(i)                        \
+  c##i##0 = _mm256_max_ps(c##i##0, z); \
+  c##i##1 = _mm256_max_ps(c##i##1, z);
+    ROWS(RELU)
+#undef RELU
+  }
+  if (mr == MR && ncols == NB) {
+#define STORE(i)                            \
+  _mm256_storeu_ps(out + i * ocs, c##i##0); \
+  _mm256_storeu_ps(out + i * ocs + 8, c##i##1);
+    ROWS(STORE)
+#undef STORE
+  } else {
+    float tile[MR * NB];
+#define STORE(i)                            \
+  _mm256_storeu_ps(tile + i * NB, c##i##0); \
+  _mm256_storeu_ps(tile + i * NB + 8, c##i##1);
+    ROWS(STORE)
+#undef STORE
+    store_tile(tile, NB, out, ocs, mr, ncols);
+  }
+}
+
+/* One or two blocks of 16 channels (a zmm register each) for MR pixels. */
+__attribute__((target("avx512f"))) static void
+kernel_avx512(const float *const *ind, int taps, int kc, const float *w, size_t wblk, int nblk,
+              const float *bias, float *out, size_t ocs, int mr, int ncols, int relu) {
+  const __m512 b0 = _mm512_loadu_ps(bias);
+  const __m512 b1 = nblk == 2 ? _mm512_loadu_ps(bias + NB) : _mm512_setzero_ps();
+#define INIT(i) __m512 c##i##0 = b0, c##i##1 = b1;
+  ROWS(INIT)
+#undef INIT
+  if (nblk == 2) {
+    const float *v = w + wblk;
+    for (int t = 0; t < taps; t++, ind += MR) {
+      const float *a0 = ind[0], *a1 = ind[1], *a2 = ind[2], *a3 = ind[3], *a4 = ind[4],
+                  *a5 = ind[5];
+      for (int c = 0; c < kc; c++, w += NB, v += NB) {
+        const __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(v);
+#define FMA(i)                                 \
+  {                                            \
+    const __m512 x = _mm512_set1_ps(a##i[c]);  \
+    c##i##0 = _mm512_fmadd_ps(x, w0, c##i##0); \
+    c##i##1 = _mm512_fmadd_ps(x, w1, c##i##1); \
+  }
+        ROWS(FMA)
+#undef FMA
+      }
+    }
+  } else {
+    for (int t = 0; t < taps; t++, ind += MR) {
+      const float *a0 = ind[0], *a1 = ind[1], *a2 = ind[2], *a3 = ind[3], *a4 = ind[4],
+                  *a5 = ind[5];
+      for (int c = 0; c < kc; c++, w += NB) {
+        const __m512 w0 = _mm512_loadu_ps(w);
+#define FMA(i) c##i##0 = _mm512_fmadd_ps(_mm512_set1_ps(a##i[c]), w0, c##i##0);
+        ROWS(FMA)
+#undef FMA
+      }
+    }
+  }
+  if (relu) {
+    const __m512 z = _mm512_setzero_ps();
+#define RELU(i)                        \
+  c##i##0 = _mm512_max_ps(c##i##0, z); \
+  c##i##1 = _mm512_max_ps(c##i##1, z);
+    ROWS(RELU)
+#undef RELU
+  }
+  if (mr == MR && ncols == nblk * NB) {
+#define STORE(i)                            \
+  _mm512_storeu_ps(out + i * ocs, c##i##0); \
+  if (nblk == 2) _mm512_storeu_ps(out + i * ocs + NB, c##i##1);
+    ROWS(STORE)
+#undef STORE
+  } else {
+    float tile[MR * 2 * NB];
+#define STORE(i)                                \
+  _mm512_storeu_ps(tile + i * 2 * NB, c##i##0); \
+  _mm512_storeu_ps(tile + i * 2 * NB + NB, c##i##1);
+    ROWS(STORE)
+#undef STORE
+    store_tile(tile, 2 * NB, out, ocs, mr, ncols);
+  }
+}
+#undef ROWS
+#endif
+
+typedef struct kernel_info {
+  const char *name;
+  kernel_fn fn;
+  int blocks; /* blocks of 16 channels per call */
+} kernel_info;
+
+static const kernel_info kernels[] = {
+#if LNL_X86
+    {"avx512", kernel_avx512, 2},
+    {"avx2", kernel_avx2, 1},
+#endif
+    {"generic", kernel_generic, 1},
+};
+#define NUM_KERNELS (int)(sizeof kernels / sizeof kernels[0])
+
+static int kernel_runs(const kernel_info *k) {
+#if LNL_X86
+  if (strcmp(k->name, "avx512") == 0) return __builtin_cpu_supports("avx512f");
+  if (strcmp(k->name, "avx2") == 0)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+  return 1;
+}
+
+static const kernel_info *chosen;
+
+static const kernel_info *current_kernel(void) {
+  const kernel_info *k = chosen; /* a benign race: every thread picks the same */
+  if (k) return k;
+  const char *env = getenv("LNL_KERNEL");
+  if (env && *env && lnl_nhwc_set_kernel(env)) return chosen;
+  for (int i = 0; i < NUM_KERNELS; i++)
+    if (kernel_runs(&kernels[i])) return chosen = &kernels[i];
+  return chosen = &kernels[NUM_KERNELS - 1];
+}
+
+int lnl_nhwc_set_kernel(const char *name) {
+  for (int i = 0; i < NUM_KERNELS; i++)
+    if (strcmp(kernels[i].name, name) == 0 && kernel_runs(&kernels[i])) {
+      chosen = &kernels[i];
+      return 1;
+    }
+  return 0;
+}
+
+const char *lnl_nhwc_kernel(void) { return current_kernel()->name; }
+
+/* ---- packed convolutions ---- */
+
+static float *aligned_floats(size_t n) {
+  void *p = NULL;
+  if (posix_memalign(&p, 64, (n ? n : 1) * sizeof(float)) != 0) return NULL;
+  memset(p, 0, (n ? n : 1) * sizeof(float));
+  return p;
+}
+
+int lnl_pconv_pack(lnl_pconv *pc, const lnl_conv *conv) {
+  memset(pc, 0, sizeof *pc);
+  int k = conv->kh;
+  if (conv->kw != k || k % 2 == 0 || k * k > MAX_TAPS || conv->stride != 1 || conv->pad != k / 2 ||
+      conv->groups < 1 || conv->cin % conv->groups || conv->cout % conv->groups)
+    return 0;
+  int g = conv->groups, kc = conv->cin / g, cog = conv->cout / g, taps = k * k;
+  int blocks = (cog + NB - 1) / NB;
+  *pc = (lnl_pconv){conv->cin, conv->cout, k, g, blocks, NULL, NULL, NULL};
+  size_t per_block = (size_t)taps * kc * NB;
+  pc->packed = aligned_floats((size_t)g * blocks * per_block);
+  pc->bias = aligned_floats((size_t)g * blocks * NB);
+  pc->zeros = aligned_floats((size_t)kc);
+  if (!pc->packed || !pc->bias || !pc->zeros) {
+    lnl_pconv_free(pc);
+    return 0;
+  }
+  for (int gi = 0; gi < g; gi++)
+    for (int j = 0; j < cog; j++) {
+      int o = gi * cog + j, b = j / NB;
+      float *dst = pc->packed + ((size_t)gi * blocks + b) * per_block + j % NB;
+      for (int c = 0; c < kc; c++)
+        for (int t = 0; t < taps; t++)
+          dst[((size_t)t * kc + c) * NB] = conv->weight[((size_t)o * kc + c) * taps + t];
+      pc->bias[(size_t)gi * blocks * NB + j] = conv->bias ? conv->bias[o] : 0.0f;
+    }
+  return 1;
+}
+
+void lnl_pconv_free(lnl_pconv *pc) {
+  free(pc->packed);
+  free(pc->bias);
+  free(pc->zeros);
+  memset(pc, 0, sizeof *pc);
+}
+
+#define MAX_TASKS 64
+
+typedef struct pconv_job {
+  const lnl_pconv *pc;
+  const kernel_info *kern;
+  const lnl_map *in, *out;
+  const int *group;
+  int n, relu, tiles, colgroups;
+  long items, bound[MAX_TASKS + 1]; /* task t runs items [bound[t], bound[t + 1]) */
+} pconv_job;
+
+/* Blocks of 16 output channels in column group cg. */
+static int group_blocks(const pconv_job *j, int cg) {
+  int b0 = cg * j->kern->blocks, left = j->pc->blocks - b0;
+  return left < j->kern->blocks ? left : j->kern->blocks;
+}
+
+/* Fills ind (tap-major, MR pixels per tap) for output pixels [p0, p0 + mr) of a map of
+ * `in`'s size; the pixels past mr repeat the last one. */
+static void indirection(const lnl_pconv *pc, const lnl_map *in, int p0, int mr, const float **ind) {
+  int k = pc->k, pad = k / 2, taps = k * k, W = in->w, H = in->h;
+  ptrdiff_t off[MAX_TAPS];
+  for (int ky = 0; ky < k; ky++)
+    for (int kx = 0; kx < k; kx++)
+      off[ky * k + kx] = (ptrdiff_t)(ky - pad) * (ptrdiff_t)in->rs + (kx - pad) * (ptrdiff_t)in->cs;
+  int y = p0 / W, x = p0 % W;
+  for (int i = 0; i < MR; i++) {
+    if (i == mr) { /* repeat the last pixel */
+      for (int t = 0; t < taps; t++) ind[t * MR + i] = ind[t * MR + i - 1];
+      continue;
+    }
+    if (i > mr) {
+      for (int t = 0; t < taps; t++) ind[t * MR + i] = ind[t * MR + mr];
+      continue;
+    }
+    const float *c = in->data + (size_t)y * in->rs + (size_t)x * in->cs;
+    if (y >= pad && y < H - pad && x >= pad && x < W - pad) {
+      for (int t = 0; t < taps; t++) ind[t * MR + i] = c + off[t];
+    } else {
+      for (int ky = 0; ky < k; ky++)
+        for (int kx = 0; kx < k; kx++) {
+          int iy = y + ky - pad, ix = x + kx - pad, t = ky * k + kx;
+          ind[t * MR + i] = iy >= 0 && iy < H && ix >= 0 && ix < W ? c + off[t] : pc->zeros;
+        }
+    }
+    if (++x == W) {
+      x = 0;
+      y++;
+    }
+  }
+}
+
+/* Items are (column group, image, tile of MR pixels), tiles innermost: a block of
+ * weights is reused across the tiles (and across images of the same group) while it
+ * is in cache. */
+static void pconv_task(void *arg, int task) {
+  const pconv_job *j = arg;
+  const lnl_pconv *pc = j->pc;
+  int taps = pc->k * pc->k, kc = pc->cin / pc->groups, cog = pc->cout / pc->groups;
+  int bpc = j->kern->blocks;
+  size_t wblk = (size_t)taps * kc * NB;
+  const float *ind[MAX_TAPS * MR];
+  for (long it = j->bound[task]; it < j->bound[task + 1]; it++) {
+    int tile = (int)(it % j->tiles), img = (int)(it / j->tiles % j->n);
+    int cg = (int)(it / j->tiles / j->n);
+    const lnl_map *in = &j->in[img], *out = &j->out[img];
+    int g = j->group ? j->group[img] : 0, b0 = cg * bpc, nblk = group_blocks(j, cg);
+    int ncols = cog - b0 * NB < nblk * NB ? cog - b0 * NB : nblk * NB;
+    int W = in->w, npix = in->h * W, p0 = tile * MR;
+    int mr = npix - p0 < MR ? npix - p0 : MR;
+    indirection(pc, in, p0, mr, ind);
+    const float *w = pc->packed + ((size_t)g * pc->blocks + b0) * wblk;
+    const float *bias = pc->bias + ((size_t)g * pc->blocks + b0) * NB;
+    if (out->rs != (size_t)W * out->cs) { /* pixels not evenly spaced: one at a time */
+      for (int i = 0; i < mr; i++) {
+        const float *one[MAX_TAPS * MR];
+        for (int t = 0; t < taps; t++)
+          for (int r = 0; r < MR; r++) one[t * MR + r] = ind[t * MR + i];
+        int p = p0 + i;
+        float *oi = out->data + (size_t)(p / W) * out->rs + (size_t)(p % W) * out->cs + b0 * NB;
+        j->kern->fn(one, taps, kc, w, wblk, nblk, bias, oi, out->cs, 1, ncols, j->relu);
+      }
+      continue;
+    }
+    float *o = out->data + (size_t)p0 * out->cs + b0 * NB;
+    j->kern->fn(ind, taps, kc, w, wblk, nblk, bias, o, out->cs, mr, ncols, j->relu);
+  }
+}
+
+void lnl_pconv_run(const lnl_pconv *pc, int n, const lnl_map *in, const lnl_map *out,
+                   const int *group, int relu, lnl_parallel *par) {
+  if (n < 1) return;
+  int npix = in[0].h * in[0].w;
+  if (npix < 1) return;
+  const kernel_info *kern = current_kernel();
+  pconv_job j = {pc, kern, in, out, group, n, relu, (npix + MR - 1) / MR, 0, 0, {0}};
+  j.colgroups = (pc->blocks + kern->blocks - 1) / kern->blocks;
+  j.items = (long)j.colgroups * n * j.tiles;
+  double macs = (double)n * npix * (pc->cout / pc->groups) * (pc->cin / pc->groups) * pc->k * pc->k;
+  int tasks = lnl_parallel_threads_for(par, macs);
+  if (tasks > MAX_TASKS) tasks = MAX_TASKS;
+  if (tasks > j.items) tasks = (int)j.items;
+  /* equal shares of work: an item costs its number of blocks */
+  long per_group = (long)n * j.tiles, total = 0;
+  for (int cg = 0; cg < j.colgroups; cg++) total += per_group * group_blocks(&j, cg);
+  int t = 1;
+  long acc = 0;
+  for (int cg = 0; cg < j.colgroups && t < tasks; cg++) {
+    long nb = group_blocks(&j, cg), cost = per_group * nb;
+    for (; t < tasks && (double)total * t / tasks < (double)(acc + cost); t++) {
+      long into = (long)(((double)total * t / tasks - (double)acc) / (double)nb + 0.5);
+      j.bound[t] = (long)cg * per_group + into;
+    }
+    acc += cost;
+  }
+  j.bound[tasks] = j.items;
+  lnl_parallel_for(tasks > 1 ? par : NULL, tasks, pconv_task, &j);
+}
+
+/* ---- map operators ---- */
+
+static const float *px(const lnl_map *m, int y, int x) {
+  return m->data + (size_t)y * m->rs + (size_t)x * m->cs;
+}
+
+static float *pxw(const lnl_map *m, int y, int x) {
+  return m->data + (size_t)y * m->rs + (size_t)x * m->cs;
+}
+
+void lnl_map_maxpool2(const lnl_map *in, int c, const lnl_map *out) {
+  for (int y = 0; y < out->h; y++)
+    for (int x = 0; x < out->w; x++) {
+      const float *a = px(in, 2 * y, 2 * x), *b = a + in->cs, *d = a + in->rs, *e = d + in->cs;
+      float *o = pxw(out, y, x);
+      for (int ch = 0; ch < c; ch++) {
+        float u = a[ch] > b[ch] ? a[ch] : b[ch];
+        float v = d[ch] > e[ch] ? d[ch] : e[ch];
+        o[ch] = u > v ? u : v;
+      }
+    }
+}
+
+void lnl_map_avgpool(const lnl_map *in, int c, int k, const lnl_map *out) {
+  float inv = 1.0f / (float)(k * k);
+  for (int y = 0; y < out->h; y++)
+    for (int x = 0; x < out->w; x++) {
+      float *o = pxw(out, y, x);
+      for (int ch = 0; ch < c; ch++) o[ch] = 0.0f;
+      for (int ky = 0; ky < k; ky++)
+        for (int kx = 0; kx < k; kx++) {
+          const float *a = px(in, y * k + ky, x * k + kx);
+          for (int ch = 0; ch < c; ch++) o[ch] += a[ch];
+        }
+      for (int ch = 0; ch < c; ch++) o[ch] *= inv;
+    }
+}
+
+/* Source index and weight of the second tap along one axis (as lnl_resize_bilinear). */
+static void tap(int o, int n_in, int n_out, int *i0, int *i1, float *frac) {
+  float src = ((float)o + 0.5f) * ((float)n_in / (float)n_out) - 0.5f;
+  if (src < 0.0f) src = 0.0f;
+  int lo = (int)src;
+  if (lo > n_in - 1) lo = n_in - 1;
+  *i0 = lo;
+  *i1 = lo < n_in - 1 ? lo + 1 : lo;
+  *frac = src - (float)lo;
+}
+
+void lnl_map_resize_bilinear(const lnl_map *in, int c, const lnl_map *out, int relu) {
+  for (int y = 0; y < out->h; y++) {
+    int y0, y1;
+    float fy;
+    tap(y, in->h, out->h, &y0, &y1, &fy);
+    for (int x = 0; x < out->w; x++) {
+      int x0, x1;
+      float fx;
+      tap(x, in->w, out->w, &x0, &x1, &fx);
+      const float *a = px(in, y0, x0), *b = px(in, y0, x1), *d = px(in, y1, x0),
+                  *e = px(in, y1, x1);
+      float *o = pxw(out, y, x);
+      for (int ch = 0; ch < c; ch++) {
+        float top = a[ch] * (1 - fx) + b[ch] * fx;
+        float bot = d[ch] * (1 - fx) + e[ch] * fx;
+        float v = top * (1 - fy) + bot * fy;
+        o[ch] = relu && v < 0.0f ? 0.0f : v;
+      }
+    }
+  }
+}
+
+void lnl_map_mean(const lnl_map *in, int c, float *out) {
+  for (int ch = 0; ch < c; ch++) out[ch] = 0.0f;
+  for (int y = 0; y < in->h; y++)
+    for (int x = 0; x < in->w; x++) {
+      const float *a = px(in, y, x);
+      for (int ch = 0; ch < c; ch++) out[ch] += a[ch];
+    }
+  float n = (float)(in->h * in->w);
+  for (int ch = 0; ch < c; ch++) out[ch] /= n;
+}
