@@ -174,18 +174,85 @@ kernel_avx512(const float *const *ind, int taps, int kc, const float *w, size_t 
 #undef ROWS
 #endif
 
+/* ---- depthwise 3x3 (channels-first planes, for the detector) ----
+ * Output rows [r0, r1) of out = bias + 3x3 "same" convolution of one h x w plane. */
+typedef void (*dw3_fn)(const float *in, int h, int w, const float *k, float bias, int relu,
+                       float *out, int r0, int r1);
+
+/* One output pixel with the taps that fall inside the plane. */
+static float dw3_pixel(const float *in, int h, int w, const float *k, float bias, int y, int x) {
+  float acc = bias;
+  for (int ky = 0; ky < 3; ky++) {
+    int iy = y + ky - 1;
+    if (iy < 0 || iy >= h) continue;
+    for (int kx = 0; kx < 3; kx++) {
+      int ix = x + kx - 1;
+      if (ix >= 0 && ix < w) acc += k[ky * 3 + kx] * in[(size_t)iy * w + ix];
+    }
+  }
+  return acc;
+}
+
+static void dw3_generic(const float *in, int h, int w, const float *k, float bias, int relu,
+                        float *out, int r0, int r1) {
+  for (int y = r0; y < r1; y++)
+    for (int x = 0; x < w; x++) {
+      float v = dw3_pixel(in, h, w, k, bias, y, x);
+      out[(size_t)y * w + x] = relu && v < 0.0f ? 0.0f : v;
+    }
+}
+
+#if LNL_X86
+/* Interior rows in vectors of 8 pixels (every tap inside), the rest one pixel at a time. */
+__attribute__((target("avx2,fma"))) static void dw3_avx2(const float *in, int h, int w,
+                                                         const float *k, float bias, int relu,
+                                                         float *out, int r0, int r1) {
+  __m256 kv[9];
+  for (int t = 0; t < 9; t++) kv[t] = _mm256_set1_ps(k[t]);
+  const __m256 bv = _mm256_set1_ps(bias), z = _mm256_setzero_ps();
+  for (int y = r0; y < r1; y++) {
+    float *o = out + (size_t)y * w;
+    int x = 0;
+    if (y >= 1 && y < h - 1) {
+      const float *a = in + (size_t)(y - 1) * w, *b = a + w, *c = b + w;
+      o[0] = dw3_pixel(in, h, w, k, bias, y, 0);
+      for (x = 1; x + 8 <= w - 1; x += 8) {
+        __m256 acc = bv;
+        acc = _mm256_fmadd_ps(kv[0], _mm256_loadu_ps(a + x - 1), acc);
+        acc = _mm256_fmadd_ps(kv[1], _mm256_loadu_ps(a + x), acc);
+        acc = _mm256_fmadd_ps(kv[2], _mm256_loadu_ps(a + x + 1), acc);
+        acc = _mm256_fmadd_ps(kv[3], _mm256_loadu_ps(b + x - 1), acc);
+        acc = _mm256_fmadd_ps(kv[4], _mm256_loadu_ps(b + x), acc);
+        acc = _mm256_fmadd_ps(kv[5], _mm256_loadu_ps(b + x + 1), acc);
+        acc = _mm256_fmadd_ps(kv[6], _mm256_loadu_ps(c + x - 1), acc);
+        acc = _mm256_fmadd_ps(kv[7], _mm256_loadu_ps(c + x), acc);
+        acc = _mm256_fmadd_ps(kv[8], _mm256_loadu_ps(c + x + 1), acc);
+        if (relu) acc = _mm256_max_ps(acc, z);
+        _mm256_storeu_ps(o + x, acc);
+      }
+      if (relu && o[0] < 0.0f) o[0] = 0.0f;
+    }
+    for (; x < w; x++) {
+      float v = dw3_pixel(in, h, w, k, bias, y, x);
+      o[x] = relu && v < 0.0f ? 0.0f : v;
+    }
+  }
+}
+#endif
+
 typedef struct kernel_info {
   const char *name;
   kernel_fn fn;
   int blocks; /* blocks of 16 channels per call */
+  dw3_fn dw3;
 } kernel_info;
 
 static const kernel_info kernels[] = {
 #if LNL_X86
-    {"avx512", kernel_avx512, 2},
-    {"avx2", kernel_avx2, 1},
+    {"avx512", kernel_avx512, 2, dw3_avx2},
+    {"avx2", kernel_avx2, 1, dw3_avx2},
 #endif
-    {"generic", kernel_generic, 1},
+    {"generic", kernel_generic, 1, dw3_generic},
 };
 #define NUM_KERNELS (int)(sizeof kernels / sizeof kernels[0])
 
@@ -220,6 +287,11 @@ int lnl_nhwc_set_kernel(const char *name) {
 }
 
 const char *lnl_nhwc_kernel(void) { return current_kernel()->name; }
+
+void lnl_dw3x3(const float *in, int h, int w, const float *k, float bias, int relu, float *out,
+               int r0, int r1) {
+  current_kernel()->dw3(in, h, w, k, bias, relu, out, r0, r1);
+}
 
 /* ---- packed convolutions ---- */
 

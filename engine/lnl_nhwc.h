@@ -47,6 +47,11 @@ void lnl_pconv_run(const lnl_pconv *pc, int n, const lnl_map *in, const lnl_map 
 int lnl_nhwc_set_kernel(const char *name);
 const char *lnl_nhwc_kernel(void);
 
+/* A 3x3 depthwise "same" convolution of one channels-first h x w plane (taps k[9], then
+ * bias and an optional ReLU): output rows [r0, r1). For the detector's graph. */
+void lnl_dw3x3(const float *in, int h, int w, const float *k, float bias, int relu, float *out,
+               int r0, int r1);
+
 /* Map operators over `c` channels: 2 x 2 max pooling with stride 2 (floor), k x k average
  * pooling with stride k, bilinear resize (align_corners=False) with an optional ReLU
  * after it, the mean of every channel. */

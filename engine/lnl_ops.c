@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "lnl_nhwc.h"
+
 int lnl_conv_out_size(int in, int k, int stride, int pad) {
   return (in + 2 * pad - k) / stride + 1;
 }
@@ -201,6 +203,13 @@ static void conv_task(void *arg, int t) {
   switch (j->split) {
   case SPLIT_DEPTHWISE:
     if (b1 > conv->cin) b1 = conv->cin;
+    if (conv->kh == 3 && conv->kw == 3 && conv->stride == 1 && conv->pad == 1) {
+      for (int c = b0; c < b1; c++) /* the 3x3 "same" case: a SIMD kernel, bias fused */
+        lnl_dw3x3(j->in + (size_t)c * j->h * j->w, j->h, j->w, conv->weight + (size_t)c * 9,
+                  conv->bias ? conv->bias[c] : 0.0f, j->relu, j->out + (size_t)c * j->oh * j->ow, 0,
+                  j->oh);
+      break;
+    }
     depthwise(conv, j->in, j->h, j->w, j->out, j->oh, j->ow, b0, b1);
     bias_relu(j, b0, b1, 0, j->oh);
     break;

@@ -211,43 +211,50 @@ static void test_conv_case(const conv_case *cc, int has_bias, int relu) {
 
 static const conv_case conv_cases[] = {
     /* cin cout  h   w  kh kw  s  p  g */
-    {3, 5, 7, 7, 1, 1, 1, 0, 1},     /* pointwise: no scratch */
-    {1, 1, 1, 1, 1, 1, 1, 0, 1},     /* 1x1 everything */
-    {6, 9, 3, 5, 1, 1, 1, 0, 3},     /* grouped pointwise */
-    {5, 4, 13, 9, 1, 1, 2, 0, 1},    /* 1x1 stride 2 */
-    {3, 2, 3, 5, 1, 1, 1, 1, 1},     /* 1x1 with padding */
-    {3, 8, 13, 9, 3, 3, 1, 1, 1},    /* 3x3 same */
-    {5, 7, 7, 7, 3, 3, 2, 1, 1},     /* 3x3 stride 2 */
-    {3, 3, 3, 5, 3, 3, 1, 0, 1},     /* 3x3 valid on 3x5 -> 1x3 */
-    {2, 5, 13, 9, 3, 3, 2, 0, 1},    /* 3x3 stride 2 valid */
-    {4, 3, 8, 6, 3, 3, 2, 2, 1},     /* pad 2, even input */
-    {1, 3, 1, 1, 3, 3, 1, 1, 1},     /* 1x1 input, 3x3 kernel */
-    {3, 4, 9, 13, 5, 5, 1, 2, 1},    /* 5x5 same */
-    {2, 3, 7, 7, 5, 5, 2, 2, 1},     /* 5x5 stride 2 */
-    {3, 2, 5, 5, 5, 5, 1, 0, 1},     /* 5x5 on 5x5 -> 1x1 */
-    {3, 5, 7, 9, 1, 3, 1, 1, 1},     /* 1x3 */
-    {3, 5, 7, 9, 3, 1, 1, 0, 1},     /* 3x1 */
-    {4, 6, 13, 9, 3, 5, 2, 1, 1},    /* 3x5 stride 2 */
-    {5, 3, 9, 13, 5, 3, 1, 2, 1},    /* 5x3 pad 2 */
-    {4, 6, 7, 7, 3, 3, 1, 1, 2},     /* groups 2 */
-    {6, 4, 13, 9, 5, 5, 2, 2, 2},    /* groups 2, 5x5 stride 2 */
-    {6, 6, 7, 5, 1, 3, 1, 1, 2},     /* groups 2, 1x3 */
-    {7, 7, 7, 7, 3, 3, 1, 1, 7},     /* depthwise */
-    {5, 5, 13, 9, 3, 3, 2, 1, 5},    /* depthwise stride 2 */
-    {3, 6, 9, 7, 5, 5, 1, 2, 3},     /* depthwise, multiplier 2 */
-    {9, 9, 1, 1, 3, 3, 1, 1, 9},     /* depthwise on 1x1 */
-    {32, 64, 24, 24, 3, 3, 1, 1, 1}, /* large: the product splits over threads */
-    {16, 33, 23, 21, 3, 3, 1, 1, 1}, /* large, odd pixel count */
-    {64, 48, 20, 19, 1, 1, 1, 0, 1}, /* large pointwise */
-    {32, 32, 24, 24, 3, 3, 1, 1, 2}, /* large grouped */
-    {48, 48, 31, 31, 3, 3, 2, 1, 48} /* large depthwise */
+    {3, 5, 7, 7, 1, 1, 1, 0, 1},      /* pointwise: no scratch */
+    {1, 1, 1, 1, 1, 1, 1, 0, 1},      /* 1x1 everything */
+    {6, 9, 3, 5, 1, 1, 1, 0, 3},      /* grouped pointwise */
+    {5, 4, 13, 9, 1, 1, 2, 0, 1},     /* 1x1 stride 2 */
+    {3, 2, 3, 5, 1, 1, 1, 1, 1},      /* 1x1 with padding */
+    {3, 8, 13, 9, 3, 3, 1, 1, 1},     /* 3x3 same */
+    {5, 7, 7, 7, 3, 3, 2, 1, 1},      /* 3x3 stride 2 */
+    {3, 3, 3, 5, 3, 3, 1, 0, 1},      /* 3x3 valid on 3x5 -> 1x3 */
+    {2, 5, 13, 9, 3, 3, 2, 0, 1},     /* 3x3 stride 2 valid */
+    {4, 3, 8, 6, 3, 3, 2, 2, 1},      /* pad 2, even input */
+    {1, 3, 1, 1, 3, 3, 1, 1, 1},      /* 1x1 input, 3x3 kernel */
+    {3, 4, 9, 13, 5, 5, 1, 2, 1},     /* 5x5 same */
+    {2, 3, 7, 7, 5, 5, 2, 2, 1},      /* 5x5 stride 2 */
+    {3, 2, 5, 5, 5, 5, 1, 0, 1},      /* 5x5 on 5x5 -> 1x1 */
+    {3, 5, 7, 9, 1, 3, 1, 1, 1},      /* 1x3 */
+    {3, 5, 7, 9, 3, 1, 1, 0, 1},      /* 3x1 */
+    {4, 6, 13, 9, 3, 5, 2, 1, 1},     /* 3x5 stride 2 */
+    {5, 3, 9, 13, 5, 3, 1, 2, 1},     /* 5x3 pad 2 */
+    {4, 6, 7, 7, 3, 3, 1, 1, 2},      /* groups 2 */
+    {6, 4, 13, 9, 5, 5, 2, 2, 2},     /* groups 2, 5x5 stride 2 */
+    {6, 6, 7, 5, 1, 3, 1, 1, 2},      /* groups 2, 1x3 */
+    {7, 7, 7, 7, 3, 3, 1, 1, 7},      /* depthwise */
+    {5, 5, 13, 9, 3, 3, 2, 1, 5},     /* depthwise stride 2 */
+    {3, 6, 9, 7, 5, 5, 1, 2, 3},      /* depthwise, multiplier 2 */
+    {9, 9, 1, 1, 3, 3, 1, 1, 9},      /* depthwise on 1x1 */
+    {32, 64, 24, 24, 3, 3, 1, 1, 1},  /* large: the product splits over threads */
+    {16, 33, 23, 21, 3, 3, 1, 1, 1},  /* large, odd pixel count */
+    {64, 48, 20, 19, 1, 1, 1, 0, 1},  /* large pointwise */
+    {32, 32, 24, 24, 3, 3, 1, 1, 2},  /* large grouped */
+    {48, 48, 31, 31, 3, 3, 2, 1, 48}, /* large depthwise */
+    {24, 24, 20, 37, 3, 3, 1, 1, 24}, /* depthwise 3x3 same, wide rows: the SIMD kernel */
+    {4, 4, 2, 9, 3, 3, 1, 1, 4},      /* depthwise 3x3 same, no interior row */
 };
 
 static void test_conv(void) {
   size_t ncases = sizeof conv_cases / sizeof conv_cases[0];
-  for (size_t i = 0; i < ncases; i++)
-    for (int has_bias = 0; has_bias <= 1; has_bias++)
-      for (int relu = 0; relu <= 1; relu++) test_conv_case(&conv_cases[i], has_bias, relu);
+  /* every kernel set this CPU runs (the depthwise 3x3 case has SIMD kernels) */
+  const char *kernels[] = {"avx512", "avx2", "generic"};
+  for (int k = 0; k < 3; k++) {
+    if (!lnl_nhwc_set_kernel(kernels[k])) continue;
+    for (size_t i = 0; i < ncases; i++)
+      for (int has_bias = 0; has_bias <= 1; has_bias++)
+        for (int relu = 0; relu <= 1; relu++) test_conv_case(&conv_cases[i], has_bias, relu);
+  }
 }
 
 /* ---- batch-norm folding ---- */
