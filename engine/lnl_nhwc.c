@@ -1,5 +1,6 @@
 #include "lnl_nhwc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,20 +204,30 @@ static void dw3_generic(const float *in, int h, int w, const float *k, float bia
 }
 
 #if LNL_X86
-/* Interior rows in vectors of 8 pixels (every tap inside), the rest one pixel at a time. */
+/* Columns 1 .. w - 2 in vectors of 8 (the last vector overlaps the one before when the
+ * width is not a multiple of 8: the same values are written twice); rows above and
+ * below the plane read a row inside with zero weights. Columns 0 and w - 1 (and planes
+ * narrower than 10) one pixel at a time. */
 __attribute__((target("avx2,fma"))) static void dw3_avx2(const float *in, int h, int w,
                                                          const float *k, float bias, int relu,
                                                          float *out, int r0, int r1) {
-  __m256 kv[9];
-  for (int t = 0; t < 9; t++) kv[t] = _mm256_set1_ps(k[t]);
   const __m256 bv = _mm256_set1_ps(bias), z = _mm256_setzero_ps();
   for (int y = r0; y < r1; y++) {
     float *o = out + (size_t)y * w;
-    int x = 0;
-    if (y >= 1 && y < h - 1) {
-      const float *a = in + (size_t)(y - 1) * w, *b = a + w, *c = b + w;
-      o[0] = dw3_pixel(in, h, w, k, bias, y, 0);
-      for (x = 1; x + 8 <= w - 1; x += 8) {
+    if (w >= 10) {
+      __m256 kv[9];
+      for (int t = 0; t < 9; t++) kv[t] = _mm256_set1_ps(k[t]);
+      const float *b = in + (size_t)y * w, *a = b - w, *c = b + w;
+      if (y == 0) {
+        a = b;
+        kv[0] = kv[1] = kv[2] = z;
+      }
+      if (y == h - 1) {
+        c = b;
+        kv[6] = kv[7] = kv[8] = z;
+      }
+      for (int x = 1;; x += 8) {
+        if (x > w - 9) x = w - 9; /* the last vector ends at column w - 2 */
         __m256 acc = bv;
         acc = _mm256_fmadd_ps(kv[0], _mm256_loadu_ps(a + x - 1), acc);
         acc = _mm256_fmadd_ps(kv[1], _mm256_loadu_ps(a + x), acc);
@@ -229,10 +240,15 @@ __attribute__((target("avx2,fma"))) static void dw3_avx2(const float *in, int h,
         acc = _mm256_fmadd_ps(kv[8], _mm256_loadu_ps(c + x + 1), acc);
         if (relu) acc = _mm256_max_ps(acc, z);
         _mm256_storeu_ps(o + x, acc);
+        if (x == w - 9) break;
       }
-      if (relu && o[0] < 0.0f) o[0] = 0.0f;
+      for (int x = 0; x < w; x += w - 1) {
+        float v = dw3_pixel(in, h, w, k, bias, y, x);
+        o[x] = relu && v < 0.0f ? 0.0f : v;
+      }
+      continue;
     }
-    for (; x < w; x++) {
+    for (int x = 0; x < w; x++) {
       float v = dw3_pixel(in, h, w, k, bias, y, x);
       o[x] = relu && v < 0.0f ? 0.0f : v;
     }
@@ -240,19 +256,112 @@ __attribute__((target("avx2,fma"))) static void dw3_avx2(const float *in, int h,
 }
 #endif
 
+/* ---- pointwise convolution of channels-first planes (for the detector) ----
+ * out[o][p] = bias[o] + sum_c wt[o][c] in[c][p] (+ ReLU) for mr <= 6 output channels
+ * (rows of wt cin apart, planes npix apart) and np pixels from p0; np <= the kernel's
+ * pixel block. */
+typedef void (*pw_fn)(const float *wt, const float *bias, int cin, int mr, const float *in,
+                      size_t npix, float *out, size_t p0, int np, int relu);
+#define PW_ROWS 6
+
+#if LNL_X86
+#define PWROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+
+__attribute__((target("avx512f"))) static void pw_avx512(const float *wt, const float *bias,
+                                                         int cin, int mr, const float *in,
+                                                         size_t npix, float *out, size_t p0, int np,
+                                                         int relu) {
+  __mmask16 m0 = np >= 16 ? 0xFFFF : (__mmask16)((1u << np) - 1);
+  __mmask16 m1 = np >= 32 ? 0xFFFF : np > 16 ? (__mmask16)((1u << (np - 16)) - 1) : 0;
+#define ROW(i)                                                  \
+  const float *w##i = wt + (size_t)(i < mr ? i : mr - 1) * cin; \
+  __m512 c##i##0 = _mm512_set1_ps(bias ? bias[i < mr ? i : mr - 1] : 0.0f), c##i##1 = c##i##0;
+  PWROWS(ROW)
+#undef ROW
+  const float *x = in + p0;
+  for (int c = 0; c < cin; c++, x += npix) {
+    const __m512 x0 = _mm512_maskz_loadu_ps(m0, x), x1 = _mm512_maskz_loadu_ps(m1, x + 16);
+#define FMA(i)                                 \
+  {                                            \
+    const __m512 b = _mm512_set1_ps(w##i[c]);  \
+    c##i##0 = _mm512_fmadd_ps(b, x0, c##i##0); \
+    c##i##1 = _mm512_fmadd_ps(b, x1, c##i##1); \
+  }
+    PWROWS(FMA)
+#undef FMA
+  }
+  const __m512 z = _mm512_setzero_ps();
+#define STORE(i)                                \
+  if (i < mr) {                                 \
+    float *o = out + (size_t)i * npix + p0;     \
+    if (relu) {                                 \
+      c##i##0 = _mm512_max_ps(c##i##0, z);      \
+      c##i##1 = _mm512_max_ps(c##i##1, z);      \
+    }                                           \
+    _mm512_mask_storeu_ps(o, m0, c##i##0);      \
+    _mm512_mask_storeu_ps(o + 16, m1, c##i##1); \
+  }
+  PWROWS(STORE)
+#undef STORE
+}
+
+static const int32_t lane_mask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+__attribute__((target("avx2,fma"))) static void pw_avx2(const float *wt, const float *bias, int cin,
+                                                        int mr, const float *in, size_t npix,
+                                                        float *out, size_t p0, int np, int relu) {
+  int n0 = np >= 8 ? 8 : np, n1 = np >= 16 ? 8 : np > 8 ? np - 8 : 0;
+  const __m256i m0 = _mm256_loadu_si256((const __m256i *)(lane_mask + 8 - n0));
+  const __m256i m1 = _mm256_loadu_si256((const __m256i *)(lane_mask + 8 - n1));
+#define ROW(i)                                                  \
+  const float *w##i = wt + (size_t)(i < mr ? i : mr - 1) * cin; \
+  __m256 c##i##0 = _mm256_set1_ps(bias ? bias[i < mr ? i : mr - 1] : 0.0f), c##i##1 = c##i##0;
+  PWROWS(ROW)
+#undef ROW
+  const float *x = in + p0;
+  for (int c = 0; c < cin; c++, x += npix) {
+    const __m256 x0 = _mm256_maskload_ps(x, m0), x1 = _mm256_maskload_ps(x + 8, m1);
+#define FMA(i)                                      \
+  {                                                 \
+    const __m256 b = _mm256_broadcast_ss(w##i + c); \
+    c##i##0 = _mm256_fmadd_ps(b, x0, c##i##0);      \
+    c##i##1 = _mm256_fmadd_ps(b, x1, c##i##1);      \
+  }
+    PWROWS(FMA)
+#undef FMA
+  }
+  const __m256 z = _mm256_setzero_ps();
+#define STORE(i)                             \
+  if (i < mr) {                              \
+    float *o = out + (size_t)i * npix + p0;  \
+    if (relu) {                              \
+      c##i##0 = _mm256_max_ps(c##i##0, z);   \
+      c##i##1 = _mm256_max_ps(c##i##1, z);   \
+    }                                        \
+    _mm256_maskstore_ps(o, m0, c##i##0);     \
+    _mm256_maskstore_ps(o + 8, m1, c##i##1); \
+  }
+  PWROWS(STORE)
+#undef STORE
+}
+#undef PWROWS
+#endif
+
 typedef struct kernel_info {
   const char *name;
   kernel_fn fn;
   int blocks; /* blocks of 16 channels per call */
   dw3_fn dw3;
+  pw_fn pw;     /* NULL: pointwise products go to BLAS */
+  int pw_block; /* pixels per pw call */
 } kernel_info;
 
 static const kernel_info kernels[] = {
 #if LNL_X86
-    {"avx512", kernel_avx512, 2, dw3_avx2},
-    {"avx2", kernel_avx2, 1, dw3_avx2},
+    {"avx512", kernel_avx512, 2, dw3_avx2, pw_avx512, 32},
+    {"avx2", kernel_avx2, 1, dw3_avx2, pw_avx2, 16},
 #endif
-    {"generic", kernel_generic, 1, dw3_generic},
+    {"generic", kernel_generic, 1, dw3_generic, NULL, 0},
 };
 #define NUM_KERNELS (int)(sizeof kernels / sizeof kernels[0])
 
@@ -287,6 +396,19 @@ int lnl_nhwc_set_kernel(const char *name) {
 }
 
 const char *lnl_nhwc_kernel(void) { return current_kernel()->name; }
+
+int lnl_pointwise_chw(const float *wt, const float *bias, int cin, int cout, const float *in,
+                      size_t npix, float *out, size_t p0, size_t p1, int relu) {
+  const kernel_info *k = current_kernel();
+  if (!k->pw) return 0;
+  for (size_t p = p0; p < p1; p += (size_t)k->pw_block) {
+    int np = p1 - p < (size_t)k->pw_block ? (int)(p1 - p) : k->pw_block;
+    for (int o = 0; o < cout; o += PW_ROWS)
+      k->pw(wt + (size_t)o * cin, bias ? bias + o : NULL, cin,
+            cout - o < PW_ROWS ? cout - o : PW_ROWS, in, npix, out + (size_t)o * npix, p, np, relu);
+  }
+  return 1;
+}
 
 void lnl_dw3x3(const float *in, int h, int w, const float *k, float bias, int relu, float *out,
                int r0, int r1) {

@@ -52,6 +52,12 @@ const char *lnl_nhwc_kernel(void);
 void lnl_dw3x3(const float *in, int h, int w, const float *k, float bias, int relu, float *out,
                int r0, int r1);
 
+/* A 1x1 convolution of channels-first planes (wt [cout][cin], bias or NULL, planes npix
+ * floats apart), pixels [p0, p1), with an optional ReLU. Returns 0 (and does nothing)
+ * when the chosen kernel set has no such kernel: the caller then uses BLAS. */
+int lnl_pointwise_chw(const float *wt, const float *bias, int cin, int cout, const float *in,
+                      size_t npix, float *out, size_t p0, size_t p1, int relu);
+
 /* Map operators over `c` channels: 2 x 2 max pooling with stride 2 (floor), k x k average
  * pooling with stride k, bilinear resize (align_corners=False) with an optional ReLU
  * after it, the mean of every channel. */

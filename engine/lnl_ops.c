@@ -216,6 +216,11 @@ static void conv_task(void *arg, int t) {
   case SPLIT_GROUPS: product(j, t, unfold(j, t, 0, j->oh), 0, cout_g, 0, j->oh); break;
   case SPLIT_ROWS:
     if (b1 > j->oh) b1 = j->oh;
+    if (conv->groups == 1 && is_pointwise(conv) &&
+        lnl_pointwise_chw(conv->weight, conv->bias, conv->cin, conv->cout, j->in,
+                          (size_t)j->oh * j->ow, j->out, (size_t)b0 * j->ow, (size_t)b1 * j->ow,
+                          j->relu))
+      break; /* a SIMD kernel, bias and ReLU fused */
     product(j, 0, unfold(j, 0, b0, b1), 0, cout_g, b0, b1);
     break;
   case SPLIT_CHANNELS: /* after unfold_task */

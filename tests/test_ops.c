@@ -242,7 +242,9 @@ static const conv_case conv_cases[] = {
     {32, 32, 24, 24, 3, 3, 1, 1, 2},  /* large grouped */
     {48, 48, 31, 31, 3, 3, 2, 1, 48}, /* large depthwise */
     {24, 24, 20, 37, 3, 3, 1, 1, 24}, /* depthwise 3x3 same, wide rows: the SIMD kernel */
-    {4, 4, 2, 9, 3, 3, 1, 1, 4},      /* depthwise 3x3 same, no interior row */
+    {4, 4, 2, 9, 3, 3, 1, 1, 4},      /* depthwise 3x3 same, narrower than a vector */
+    {3, 3, 1, 10, 3, 3, 1, 1, 3},     /* depthwise 3x3 same, one row, one vector */
+    {40, 13, 9, 7, 1, 1, 1, 0, 1},    /* pointwise: row and pixel tails of the SIMD kernel */
 };
 
 static void test_conv(void) {
