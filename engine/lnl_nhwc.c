@@ -242,10 +242,17 @@ __attribute__((target("avx2,fma"))) static void dw3_avx2(const float *in, int h,
         _mm256_storeu_ps(o + x, acc);
         if (x == w - 9) break;
       }
-      for (int x = 0; x < w; x += w - 1) {
-        float v = dw3_pixel(in, h, w, k, bias, y, x);
-        o[x] = relu && v < 0.0f ? 0.0f : v;
-      }
+      /* columns 0 and w - 1: the taps inside (weights zeroed above and below as well) */
+      float t[9];
+      for (int i = 0; i < 9; i++) t[i] = k[i];
+      if (y == 0) t[0] = t[1] = t[2] = 0.0f;
+      if (y == h - 1) t[6] = t[7] = t[8] = 0.0f;
+      float v0 =
+          bias + t[1] * a[0] + t[2] * a[1] + t[4] * b[0] + t[5] * b[1] + t[7] * c[0] + t[8] * c[1];
+      float v1 = bias + t[0] * a[w - 2] + t[1] * a[w - 1] + t[3] * b[w - 2] + t[4] * b[w - 1] +
+                 t[6] * c[w - 2] + t[7] * c[w - 1];
+      o[0] = relu && v0 < 0.0f ? 0.0f : v0;
+      o[w - 1] = relu && v1 < 0.0f ? 0.0f : v1;
       continue;
     }
     for (int x = 0; x < w; x++) {

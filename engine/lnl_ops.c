@@ -84,10 +84,15 @@ static void im2col(const float *in, int c, int h, int w, int kh, int kw, int str
             for (int ox = x1; ox < ow; ox++) dst[ox] = 0.0f;
             continue;
           }
-          for (int ox = 0; ox < ow; ox++) {
-            int ix = ox * stride - pad + kx;
-            dst[ox] = (ix >= 0 && ix < w) ? src[ix] : 0.0f;
-          }
+          /* ox in [x0, x1) reads ix = ox * stride - pad + kx inside [0, w) */
+          int off = kx - pad;
+          int x0 = off < 0 ? (-off + stride - 1) / stride : 0;
+          int x1 = w - off > 0 ? (w - off + stride - 1) / stride : 0;
+          if (x1 > ow) x1 = ow;
+          if (x0 > x1) x0 = x1;
+          for (int ox = 0; ox < x0; ox++) dst[ox] = 0.0f;
+          for (int ox = x0; ox < x1; ox++) dst[ox] = src[ox * stride + off];
+          for (int ox = x1; ox < ow; ox++) dst[ox] = 0.0f;
         }
       }
     }
