@@ -430,6 +430,23 @@ static void local_forward(const lnl_net *net, lnl_net_scratch *s, int n, lnl_par
       lnl_map_mean(&s->out[r * n + i], L, s->lfeat + ((size_t)i * R + r) * L);
 }
 
+typedef struct softmax_job {
+  float *att;
+  int n, tasks;
+  float scale;
+} softmax_job;
+
+/* Rows [t n / tasks, (t + 1) n / tasks) of the attention: scaled, then softmax. */
+static void softmax_rows(void *arg, int t) {
+  const softmax_job *j = arg;
+  int r0 = (int)((long)j->n * t / j->tasks), r1 = (int)((long)j->n * (t + 1) / j->tasks);
+  for (int k = r0; k < r1; k++) {
+    float *row = j->att + (size_t)k * j->n;
+    lnl_scale(row, (size_t)j->n, j->scale);
+    lnl_softmax(row, (size_t)j->n);
+  }
+}
+
 static void nonlocal_forward(const lnl_net *net, lnl_net_scratch *s, int n, lnl_parallel *par) {
   const lnl_config *c = &net->cfg;
   int fch = c->feature_channels, pool = c->nonlocal_pool, side = c->feature_size / pool;
@@ -445,11 +462,9 @@ static void nonlocal_forward(const lnl_net *net, lnl_net_scratch *s, int n, lnl_
     /* att = theta phi^T, softmax over each row; y = att g */
     const float *q = s->qkv + (size_t)i * np * 3 * d;
     lnl_gemm(par, 0, 1, np, np, d, q, 3 * d, q + d, 3 * d, 0.0f, s->att, np);
-    for (int k = 0; k < np; k++) {
-      float *row = s->att + (size_t)k * np;
-      lnl_scale(row, (size_t)np, scale);
-      lnl_softmax(row, (size_t)np);
-    }
+    /* rows split across threads (an exp costs about 20 multiply-adds) */
+    softmax_job sj = {s->att, np, lnl_parallel_threads_for(par, 20.0 * np * np), scale};
+    lnl_parallel_for(sj.tasks > 1 ? par : NULL, sj.tasks, softmax_rows, &sj);
     lnl_gemm(par, 0, 0, np, d, np, s->att, np, q + 2 * d, 3 * d, 0.0f, s->y + (size_t)i * np * d,
              d);
   }
