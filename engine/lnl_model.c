@@ -105,7 +105,7 @@ lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **ou
     free(ctx);
     return lnl_fail(err, LNL_ERR_MEMORY, "out of memory creating a context");
   }
-  lnl_status s = lnl_net_scratch_new(&model->net, &ctx->scratch, err);
+  lnl_status s = lnl_net_scratch_new(&model->net, 1, &ctx->scratch, err);
   if (s) {
     free(ctx->input);
     free(ctx);
@@ -126,20 +126,44 @@ void lnl_context_free(lnl_context *ctx) {
   free(ctx);
 }
 
-/* Runs the network on ctx->input-like data and fills one result; region
+/* Runs the network on n <= ctx->scratch.batch inputs and fills their results; region
  * rectangles are scaled from feature cells by (sx, sy). */
-static void run_one(lnl_context *ctx, const float *input, float sx, float sy, lnl_result *r) {
+static void run_batch(lnl_context *ctx, const float *inputs, int n, float sx, float sy,
+                      lnl_result *results) {
   const lnl_net *net = &ctx->model->net;
   const lnl_config *cfg = &net->cfg;
-  memset(r, 0, sizeof *r);
-  lnl_net_forward(net, &ctx->scratch, input, r->probs, r->weights, &ctx->par);
-  r->label = 0;
-  for (int k = 1; k < cfg->num_classes; k++)
-    if (r->probs[k] > r->probs[r->label]) r->label = k;
-  for (int i = 0; i < cfg->num_regions; i++) {
-    const int *g = cfg->regions[i];
-    r->regions[i] = (lnl_rect){g[0] * sx, g[1] * sy, g[2] * sx, g[3] * sy};
+  lnl_net_forward(net, &ctx->scratch, n, inputs, &ctx->par);
+  for (int f = 0; f < n; f++) {
+    lnl_result *r = &results[f];
+    memset(r, 0, sizeof *r);
+    memcpy(r->probs, ctx->scratch.probs + (size_t)f * cfg->num_classes,
+           sizeof(float) * (size_t)cfg->num_classes);
+    memcpy(r->weights, ctx->scratch.weights + (size_t)f * cfg->num_regions,
+           sizeof(float) * (size_t)cfg->num_regions);
+    r->label = 0;
+    for (int k = 1; k < cfg->num_classes; k++)
+      if (r->probs[k] > r->probs[r->label]) r->label = k;
+    for (int i = 0; i < cfg->num_regions; i++) {
+      const int *g = cfg->regions[i];
+      r->regions[i] = (lnl_rect){g[0] * sx, g[1] * sy, g[2] * sx, g[3] * sy};
+    }
   }
+}
+
+static void run_one(lnl_context *ctx, const float *input, float sx, float sy, lnl_result *r) {
+  run_batch(ctx, input, 1, sx, sy, r);
+}
+
+/* Grows the context's buffers to hold up to `n` faces (at most LNL_NET_MAX_BATCH); keeps
+ * the ones it has when that fails: the faces then go through in smaller batches. */
+static void grow_batch(lnl_context *ctx, int n) {
+  if (n > LNL_NET_MAX_BATCH) n = LNL_NET_MAX_BATCH;
+  if (n <= ctx->scratch.batch) return;
+  lnl_net_scratch bigger;
+  lnl_error ignored;
+  if (lnl_net_scratch_new(&ctx->model->net, n, &bigger, &ignored) != LNL_OK) return;
+  lnl_net_scratch_free(&ctx->scratch);
+  ctx->scratch = bigger;
 }
 
 lnl_status lnl_preprocess(const lnl_model *model, const lnl_image *crop, float *input,
@@ -170,7 +194,11 @@ lnl_status lnl_run(lnl_context *ctx, const float *inputs, int n, lnl_result *res
   const lnl_config *cfg = &ctx->model->net.cfg;
   size_t in = (size_t)cfg->input_channels * cfg->input_size * cfg->input_size;
   float cell = (float)cfg->input_size / (float)cfg->feature_size;
-  for (int i = 0; i < n; i++) run_one(ctx, inputs + (size_t)i * in, cell, cell, &results[i]);
+  grow_batch(ctx, n);
+  for (int i = 0; i < n; i += ctx->scratch.batch) {
+    int m = n - i < ctx->scratch.batch ? n - i : ctx->scratch.batch;
+    run_batch(ctx, inputs + (size_t)i * in, m, cell, cell, &results[i]);
+  }
   return LNL_OK;
 }
 
