@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "lnlfer-json.h"
 
 static void help(FILE *out) {
   fprintf(out,
@@ -35,10 +36,7 @@ static void csv_row(FILE *out, const lnl_model *model, const char *file, const l
 static cJSON *json_result(const cli_engine *e, const char *file, const lnl_image *img,
                           const lnl_result *res) {
   cJSON *o = cli_json_image(file, img);
-  cJSON_AddStringToObject(o, "label", e->class_keys[res->label]);
-  cJSON *probs = cJSON_AddObjectToObject(o, "probabilities");
-  for (int k = 0; k < e->num_classes; k++)
-    cJSON_AddNumberToObject(probs, e->class_keys[k], res->probs[k]);
+  lnlj_add_expression(o, res, e->num_classes, e->class_keys, -1);
   cJSON *regions = cJSON_AddArrayToObject(o, "regions");
   for (int r = 0; r < e->num_regions; r++) {
     cJSON *reg = cJSON_CreateObject();

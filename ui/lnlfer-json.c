@@ -31,15 +31,20 @@ static void map_point(const float m[6], float u, float v, float out[2]) {
   out[1] = m[3] * u + m[4] * v + m[5];
 }
 
-cJSON *lnlj_face(const lnl_face_analysis *a, int num_classes, const char *const *class_keys,
-                 int num_regions, int decimals) {
-  const lnl_result *r = &a->expression;
-  cJSON *o = lnlj_detection(&a->face, decimals);
+void lnlj_add_expression(cJSON *o, const lnl_result *r, int num_classes,
+                         const char *const *class_keys, int decimals) {
   const char *label = r->label >= 0 && r->label < num_classes ? class_keys[r->label] : NULL;
   cJSON_AddStringToObject(o, "label", label ? label : "");
   cJSON *probs = cJSON_AddObjectToObject(o, "probabilities");
   for (int k = 0; k < num_classes; k++)
     cJSON_AddItemToObject(probs, class_keys[k], lnlj_number(r->probs[k], decimals));
+}
+
+cJSON *lnlj_face(const lnl_face_analysis *a, int num_classes, const char *const *class_keys,
+                 int num_regions, int decimals) {
+  const lnl_result *r = &a->expression;
+  cJSON *o = lnlj_detection(&a->face, decimals);
+  lnlj_add_expression(o, r, num_classes, class_keys, decimals);
   cJSON *regions = cJSON_AddArrayToObject(o, "regions");
   for (int i = 0; i < num_regions; i++) {
     const lnl_rect *b = &r->regions[i];

@@ -21,6 +21,10 @@ cJSON *lnlj_numbers(const float *v, int n, int decimals);
  * coordinates the face is given in. */
 cJSON *lnlj_detection(const lnl_face *face, int decimals);
 
+/* Adds "label" and "probabilities": {class: p} of `r` to `o` (classes named by class_keys). */
+void lnlj_add_expression(cJSON *o, const lnl_result *r, int num_classes,
+                         const char *const *class_keys, int decimals);
+
 /* The detection's fields, then "label", "probabilities": {class: p} (classes named by
  * class_keys) and "regions": [{"weight", "quad": [[x, y] x 4]}], each region's corners
  * mapped into the image by the face's crop-to-image transform (clockwise from the
