@@ -11,7 +11,6 @@
 #include "lnl_safetensors.h"
 
 #define LNL_NET_MAX_PARAMS 256 /* the graph binds about 110 arrays */
-#define LNL_NET_MAX_BATCH 8    /* faces one forward pass takes at most */
 
 typedef struct lnl_net {
   lnl_config cfg;
