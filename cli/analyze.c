@@ -1,11 +1,11 @@
 /* lnlfer analyze: detect, align and classify every face of each photo. */
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <stb_image_write.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "lnlfer-json.h"
 
 static void help(FILE *out) {
   fprintf(out, "usage: lnlfer analyze [OPTIONS] IMAGE...\n"
@@ -22,42 +22,6 @@ static void help(FILE *out) {
                "  --format FORMAT    json (default) or csv (one row per face)\n"
                "  --crops DIR        also save each aligned face crop as DIR/<image>-<n>.png\n"
                "  --threads N        threads (default 1)\n");
-}
-
-static void map_point(const float m[6], float u, float v, float out[2]) {
-  out[0] = m[0] * u + m[1] * v + m[2];
-  out[1] = m[3] * u + m[4] * v + m[5];
-}
-
-static cJSON *json_face(const lnl_model *model, const lnl_face_analysis *a) {
-  const lnl_face *f = &a->face;
-  const lnl_result *r = &a->expression;
-  cJSON *o = cJSON_CreateObject();
-  float box[4] = {f->box.x, f->box.y, f->box.w, f->box.h};
-  cJSON_AddItemToObject(o, "box", cJSON_CreateFloatArray(box, 4));
-  cJSON_AddNumberToObject(o, "score", f->score);
-  cJSON *marks = cJSON_AddArrayToObject(o, "landmarks");
-  for (int k = 0; k < f->num_landmarks; k++)
-    cJSON_AddItemToArray(marks, cJSON_CreateFloatArray(f->landmarks[k], 2));
-  cJSON_AddStringToObject(o, "label", lnl_model_class_name(model, r->label));
-  cJSON *probs = cJSON_AddObjectToObject(o, "probabilities");
-  for (int k = 0; k < lnl_model_num_classes(model); k++)
-    cJSON_AddNumberToObject(probs, lnl_model_class_name(model, k), r->probs[k]);
-  cJSON *regions = cJSON_AddArrayToObject(o, "regions");
-  for (int i = 0; i < lnl_model_num_regions(model); i++) {
-    const lnl_rect *b = &r->regions[i];
-    float quad[4][2];
-    map_point(a->crop_to_image, b->x, b->y, quad[0]);
-    map_point(a->crop_to_image, b->x + b->w, b->y, quad[1]);
-    map_point(a->crop_to_image, b->x + b->w, b->y + b->h, quad[2]);
-    map_point(a->crop_to_image, b->x, b->y + b->h, quad[3]);
-    cJSON *reg = cJSON_CreateObject();
-    cJSON_AddNumberToObject(reg, "weight", r->weights[i]);
-    cJSON *q = cJSON_AddArrayToObject(reg, "quad");
-    for (int k = 0; k < 4; k++) cJSON_AddItemToArray(q, cJSON_CreateFloatArray(quad[k], 2));
-    cJSON_AddItemToArray(regions, reg);
-  }
-  return o;
 }
 
 static void csv_header(const lnl_model *model) {
@@ -97,109 +61,60 @@ static void save_crops(const char *dir, const char *file, const lnl_model *model
   free(rgb);
 }
 
-int cmd_analyze(int argc, char **argv) {
-  static const struct option opts[] = {{"weights", required_argument, NULL, 'w'},
-                                       {"detector", required_argument, NULL, 'd'},
-                                       {"threshold", required_argument, NULL, 'T'},
-                                       {"min-size", required_argument, NULL, 'm'},
-                                       {"max-faces", required_argument, NULL, 'n'},
-                                       {"format", required_argument, NULL, 'f'},
-                                       {"crops", required_argument, NULL, 'c'},
-                                       {"threads", required_argument, NULL, 't'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  const char *weights = NULL, *detector = NULL, *crops = NULL;
-  float threshold = -1.0f;
-  int min_size = 0, max_faces = 0, threads = 1, json = 1, c;
-  char *end;
-  while ((c = getopt_long(argc, argv, "w:d:T:m:n:f:c:t:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'w': weights = optarg; break;
-    case 'd': detector = optarg; break;
-    case 'T':
-      threshold = strtof(optarg, &end);
-      if (*end || !(threshold >= 0.0f && threshold <= 1.0f)) {
-        fprintf(stderr, "lnlfer analyze: --threshold must be between 0 and 1\n");
-        return 2;
-      }
-      break;
-    case 'm': min_size = atoi(optarg); break;
-    case 'n': max_faces = atoi(optarg); break;
-    case 'f':
-      if (strcmp(optarg, "json") && strcmp(optarg, "csv")) {
-        fprintf(stderr, "lnlfer analyze: --format must be json or csv\n");
-        return 2;
-      }
-      json = strcmp(optarg, "json") == 0;
-      break;
-    case 'c': crops = optarg; break;
-    case 't': threads = atoi(optarg); break;
-    case 'h': help(stdout); return 0;
-    default: help(stderr); return 2;
-    }
-  }
-  if (optind >= argc || min_size < 0 || max_faces < 0 || threads < 1 || threads > 64) {
-    fprintf(stderr, optind >= argc ? "lnlfer analyze: no image given\n"
-                                   : "lnlfer analyze: bad --min-size, --max-faces or --threads\n");
-    return 2;
-  }
-  lnl_model *model = cli_open_model(weights);
-  lnl_detector *det = model ? cli_open_detector(detector) : NULL;
-  lnl_context *ctx = NULL;
+typedef struct run {
+  cli_engine engine;
+  cli_format format;
+  const char *crops;
+  cJSON *all;
+} run;
+
+static int analyze_one(const char *path, const lnl_image *img, void *data) {
+  run *r = data;
+  const cli_engine *e = &r->engine;
+  lnl_face_analysis *res = NULL;
+  int n = 0;
   lnl_error err = {0};
-  if (det && lnl_context_new(model, threads, &ctx, &err) != LNL_OK)
-    fprintf(stderr, "lnlfer: %s\n", err.message);
-  if (!ctx) {
-    lnl_detector_close(det);
-    lnl_model_close(model);
+  if (lnl_analyze(e->ctx, e->detector, img, &e->detect, &res, &n, &err) != LNL_OK) {
+    fprintf(stderr, "lnlfer: %s: %s\n", path, err.message);
     return 1;
   }
-  lnl_detect_options opt;
-  lnl_detect_options_init(det, &opt);
-  if (threshold >= 0.0f) opt.score_threshold = threshold;
-  opt.min_face_size = min_size;
-  opt.max_faces = max_faces;
-  opt.threads = threads;
-  int failures = 0;
-  cJSON *all = json ? cJSON_CreateArray() : NULL;
-  if (!json) csv_header(model);
-  for (int i = optind; i < argc; i++) {
-    cli_image img;
-    char why[256];
-    if (!cli_image_load(argv[i], &img, why, sizeof why)) {
-      fprintf(stderr, "lnlfer: %s: cannot read image: %s\n", argv[i], why);
-      failures++;
-      continue;
-    }
-    lnl_image view = cli_image_view(&img);
-    lnl_face_analysis *res = NULL;
-    int n = 0;
-    if (lnl_analyze(ctx, det, &view, &opt, &res, &n, &err) != LNL_OK) {
-      fprintf(stderr, "lnlfer: %s: %s\n", argv[i], err.message);
-      failures++;
-    } else if (json) {
-      cJSON *o = cJSON_CreateObject();
-      cJSON_AddStringToObject(o, "file", argv[i]);
-      cJSON_AddNumberToObject(o, "width", view.width);
-      cJSON_AddNumberToObject(o, "height", view.height);
-      cJSON *faces = cJSON_AddArrayToObject(o, "faces");
-      for (int k = 0; k < n; k++) cJSON_AddItemToArray(faces, json_face(model, &res[k]));
-      cJSON_AddItemToArray(all, o);
-    } else {
-      for (int k = 0; k < n; k++) csv_face(model, argv[i], k, &res[k]);
-    }
-    if (crops && n > 0) save_crops(crops, argv[i], model, &view, res, n);
-    free(res);
-    cli_image_free(&img);
+  if (r->format == CLI_FORMAT_JSON) {
+    cJSON *o = cli_json_image(path, img);
+    cJSON *faces = cJSON_AddArrayToObject(o, "faces");
+    for (int k = 0; k < n; k++)
+      cJSON_AddItemToArray(faces,
+                           lnlj_face(&res[k], e->num_classes, e->class_keys, e->num_regions, -1));
+    cJSON_AddItemToArray(r->all, o);
+  } else {
+    for (int k = 0; k < n; k++) csv_face(e->model, path, k, &res[k]);
   }
-  if (all) {
-    char *text = cJSON_Print(all);
-    if (text) puts(text);
-    free(text);
-    cJSON_Delete(all);
-  }
-  lnl_context_free(ctx);
-  lnl_detector_close(det);
-  lnl_model_close(model);
+  if (r->crops && n > 0) save_crops(r->crops, path, e->model, img, res, n);
+  free(res);
+  return 0;
+}
+
+static int analyze_option(int key, const char *arg, void *data) {
+  ((run *)data)->crops = arg; /* --crops DIR, the only one */
+  return 0;
+}
+
+int cmd_analyze(int argc, char **argv) {
+  static const struct option extra[] = {{"crops", required_argument, NULL, 'c'},
+                                        {NULL, 0, NULL, 0}};
+  cli_options o = {.format = CLI_FORMAT_JSON};
+  run r = {0};
+  int status = cli_parse(argc, argv, "analyze",
+                         CLI_WEIGHTS | CLI_DETECTOR | CLI_DETECTION | CLI_FORMAT | CLI_THREADS,
+                         extra, analyze_option, &r, help, &o);
+  if (status >= 0) return status;
+  r.format = o.format;
+  if (!cli_engine_open(&r.engine, &o, CLI_WEIGHTS | CLI_DETECTOR)) return 1;
+  if (r.format == CLI_FORMAT_CSV)
+    csv_header(r.engine.model);
+  else
+    r.all = cJSON_CreateArray();
+  int failures = cli_each_image(argc, argv, o.first_image, analyze_one, &r);
+  if (r.all) cli_print_json(r.all, 1);
+  cli_engine_close(&r.engine);
   return failures ? 1 : 0;
 }

@@ -11,6 +11,7 @@ static void usage(FILE *out) {
                "  classify   classify each image as an already-cropped face\n"
                "  detect     find the faces in each image (boxes, scores, landmarks)\n"
                "  analyze    detect, align and classify every face of each image\n"
+               "  annotate   draw the faces' region maps, boxes and labels over an image\n"
                "  bench      time the network and, optionally, a whole photo\n"
                "\n"
                "Run 'lnlfer COMMAND --help' for a command's options.\n");
@@ -32,6 +33,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "classify") == 0) return cmd_classify(argc - 1, argv + 1);
   if (strcmp(argv[1], "detect") == 0) return cmd_detect(argc - 1, argv + 1);
   if (strcmp(argv[1], "analyze") == 0) return cmd_analyze(argc - 1, argv + 1);
+  if (strcmp(argv[1], "annotate") == 0) return cmd_annotate(argc - 1, argv + 1);
   if (strcmp(argv[1], "bench") == 0) return cmd_bench(argc - 1, argv + 1);
   fprintf(stderr, "lnlfer: unknown command '%s'\n", argv[1]);
   usage(stderr);

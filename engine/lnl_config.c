@@ -119,6 +119,11 @@ static lnl_status parse_fields(const cJSON *root, lnl_config *cfg, lnl_error *er
   if ((s = get_float(root, "std", &cfg->std, err))) return s;
   if (!(cfg->std > 0.0f)) return lnl_fail(err, LNL_ERR_MODEL, "model config: 'std' must be > 0");
   if ((s = get_int_list(root, "unet_widths", cfg->widths, 4, 1, MAX_WIDTH, err))) return s;
+  cfg->dec_widths[0] = cfg->widths[2];
+  cfg->dec_widths[1] = cfg->widths[1];
+  if (cJSON_GetObjectItemCaseSensitive(root, "decoder_widths") &&
+      (s = get_int_list(root, "decoder_widths", cfg->dec_widths, 2, 1, MAX_WIDTH, err)))
+    return s;
   if ((s = get_int(root, "feature_channels", 1, MAX_WIDTH, &cfg->feature_channels, err))) return s;
   if ((s = get_int(root, "local_width", 1, MAX_WIDTH, &cfg->local_width, err))) return s;
   if ((s = get_int(root, "nonlocal_pool", 1, 16, &cfg->nonlocal_pool, err))) return s;

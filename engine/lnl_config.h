@@ -15,6 +15,8 @@ typedef struct lnl_config {
   int input_channels; /* 1 = grey, 3 = RGB */
   float mean, std;    /* applied to pixel / 255 */
   int widths[4];      /* U-Net encoder widths */
+  int dec_widths[2];  /* U-Net decoder widths at 1/4 and 1/2 of the input ("decoder_widths";
+                         default: the encoder's widths[2], widths[1]) */
   int feature_channels;
   int feature_size; /* side of F = input_size / 2 */
   int num_regions;

@@ -243,7 +243,7 @@ static int decode_head(const lnl_detector *d, const head *h, float *const *value
 static lnl_status detect_window(const lnl_detector *d, const lnl_image *img, const lnl_window *win,
                                 int whole, float threshold, lnl_parallel *par, float *input,
                                 float **values, face_list *out, lnl_error *err) {
-  lnl_status s = lnl_resample(img, win, 0, input, err);
+  lnl_status s = lnl_resample_par(img, win, 0, input, par, err);
   if (s) return s;
   size_t n = 3 * (size_t)d->input_size * d->input_size;
   for (size_t i = 0; i < n; i++) input[i] = input[i] * d->input_scale + d->input_offset;

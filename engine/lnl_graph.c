@@ -238,6 +238,60 @@ static void run_op(const lnl_graph *g, int i, float **values, float *scratch, ln
   }
 }
 
+/* The value whose buffer elementwise op i can overwrite with its output (an input that
+ * dies at op i, not the graph input, of the output's shape), or 0. */
+static int in_place(const lnl_graph *g, int i) {
+  const lnl_graph_op *op = &g->ops[i];
+  if (op->kind != LNL_OP_RELU && op->kind != LNL_OP_ADD) return 0;
+  int a = op->in[0], b = op->kind == LNL_OP_ADD ? op->in[1] : 0;
+  if (a > 0 && g->last_use[a] == i && a != b) return a;
+  if (b > 0 && g->last_use[b] == i && a != b) return b;
+  return 0;
+}
+
+/* Op i with values[i + 1] already holding the input it took over. */
+static void run_in_place(const lnl_graph *g, int i, float **values) {
+  const lnl_graph_op *op = &g->ops[i];
+  float *y = values[i + 1];
+  size_t n = numel(g->shapes[i + 1]);
+  if (op->kind == LNL_OP_RELU) {
+    lnl_relu(y, n);
+    return;
+  }
+  /* add: y holds one operand, the other is still in values */
+  const float *other = values[op->in[0]] ? values[op->in[0]] : values[op->in[1]];
+  lnl_add(y, other, n);
+}
+
+/* Frees the inputs of op i that no later op reads. */
+static void free_dead_inputs(const lnl_graph *g, int i, float **values) {
+  for (int k = 0; k < 2; k++) {
+    int v = g->ops[i].in[k];
+    int second = k == 1 && (g->ops[i].kind != LNL_OP_ADD || v == g->ops[i].in[0]);
+    if (!second && v > 0 && g->last_use[v] == i) {
+      free(values[v]);
+      values[v] = NULL;
+    }
+  }
+}
+
+/* Op i is an in-place add whose output only op i + 1, a ReLU, reads. */
+static int relu_follows(const lnl_graph *g, int i) {
+  return g->ops[i].kind == LNL_OP_ADD && i + 1 < g->num_ops && g->ops[i + 1].kind == LNL_OP_RELU &&
+         g->ops[i + 1].in[0] == i + 1 && g->last_use[i + 1] == i + 1;
+}
+
+static void add_relu(const lnl_graph *g, int i, float **values) {
+  const lnl_graph_op *op = &g->ops[i];
+  float *y = values[i + 1];
+  const float *other = values[op->in[0]] ? values[op->in[0]] : values[op->in[1]];
+  size_t n = numel(g->shapes[i + 1]);
+  for (size_t k = 0; k < n; k++) {
+    float v = y[k] + other[k];
+    y[k] = v < 0.0f ? 0.0f : v;
+  }
+}
+
 lnl_status lnl_graph_run(const lnl_graph *g, const float *input, float **values, lnl_parallel *par,
                          lnl_error *err) {
   memset(values, 0, sizeof(float *) * ((size_t)g->num_ops + 1));
@@ -246,21 +300,28 @@ lnl_status lnl_graph_run(const lnl_graph *g, const float *input, float **values,
   lnl_status s =
       scratch ? LNL_OK : lnl_fail(err, LNL_ERR_MEMORY, "out of memory running the detector");
   for (int i = 0; i < g->num_ops && !s; i++) {
-    values[i + 1] = malloc(sizeof(float) * numel(g->shapes[i + 1]));
-    if (!values[i + 1]) {
-      s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory running the detector");
-      break;
-    }
-    run_op(g, i, values, scratch, par);
-    /* free inputs that no later op reads */
-    for (int k = 0; k < 2; k++) {
-      int v = g->ops[i].in[k];
-      int second = k == 1 && (g->ops[i].kind != LNL_OP_ADD || v == g->ops[i].in[0]);
-      if (!second && v > 0 && g->last_use[v] == i) {
-        free(values[v]);
-        values[v] = NULL;
+    int reuse = in_place(g, i);
+    if (reuse > 0) { /* the op's output takes over its dying input's buffer */
+      values[i + 1] = values[reuse];
+      values[reuse] = NULL;
+      if (relu_follows(g, i)) { /* add, then ReLU in the same pass; the ReLU's output */
+        add_relu(g, i, values); /* takes the buffer over in turn */
+        free_dead_inputs(g, i, values);
+        values[i + 2] = values[i + 1];
+        values[i + 1] = NULL;
+        i++;
+        continue;
       }
+      run_in_place(g, i, values);
+    } else {
+      values[i + 1] = malloc(sizeof(float) * numel(g->shapes[i + 1]));
+      if (!values[i + 1]) {
+        s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory running the detector");
+        break;
+      }
+      run_op(g, i, values, scratch, par);
     }
+    free_dead_inputs(g, i, values);
   }
   free(scratch);
   values[0] = NULL;

@@ -17,11 +17,15 @@ struct lnl_model {
   int metadata_count;
 };
 
+/* Faces of one call run one per thread, each through its own batch-1 buffers (a lane):
+ * measured faster than batching faces through every layer together, whose maps outgrow
+ * the per-core cache, or than splitting one face's layers across threads. A single
+ * face uses all threads inside its layers. */
 struct lnl_context {
   const lnl_model *model;
-  lnl_net_scratch scratch;
   lnl_parallel par;
-  float *input;
+  lnl_net_scratch *lanes; /* [num_lanes], lane 0 made with the context */
+  int num_lanes;
 };
 
 static void free_metadata(lnl_metadata_entry *m, int count) {
@@ -99,18 +103,17 @@ lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **ou
     return lnl_fail(err, LNL_ERR_ARGUMENT, "thread count %d is outside 1..64", threads);
   *out = NULL;
   lnl_context *ctx = calloc(1, sizeof *ctx);
-  const lnl_config *cfg = &model->net.cfg;
-  size_t in = (size_t)cfg->input_channels * cfg->input_size * cfg->input_size;
-  if (!ctx || !(ctx->input = malloc(in * sizeof(float)))) {
+  if (!ctx || !(ctx->lanes = calloc((size_t)threads, sizeof *ctx->lanes))) {
     free(ctx);
     return lnl_fail(err, LNL_ERR_MEMORY, "out of memory creating a context");
   }
-  lnl_status s = lnl_net_scratch_new(&model->net, &ctx->scratch, err);
+  lnl_status s = lnl_net_scratch_new(&model->net, 1, &ctx->lanes[0], err);
   if (s) {
-    free(ctx->input);
+    free(ctx->lanes);
     free(ctx);
     return s;
   }
+  ctx->num_lanes = 1;
   ctx->model = model;
   ctx->par.threads = threads;
   lnl_parallel_start(&ctx->par); /* without workers, each step creates its threads */
@@ -121,25 +124,81 @@ lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **ou
 void lnl_context_free(lnl_context *ctx) {
   if (!ctx) return;
   lnl_parallel_stop(&ctx->par);
-  lnl_net_scratch_free(&ctx->scratch);
-  free(ctx->input);
+  for (int i = 0; i < ctx->num_lanes; i++) lnl_net_scratch_free(&ctx->lanes[i]);
+  free(ctx->lanes);
   free(ctx);
 }
 
-/* Runs the network on ctx->input-like data and fills one result; region
- * rectangles are scaled from feature cells by (sx, sy). */
-static void run_one(lnl_context *ctx, const float *input, float sx, float sy, lnl_result *r) {
-  const lnl_net *net = &ctx->model->net;
-  const lnl_config *cfg = &net->cfg;
+/* Lanes for n faces: one per thread, at most n; keeps fewer when memory runs short. */
+static int lanes_for(lnl_context *ctx, int n) {
+  int want = n < ctx->par.threads ? n : ctx->par.threads;
+  lnl_error ignored;
+  while (ctx->num_lanes < want &&
+         lnl_net_scratch_new(&ctx->model->net, 1, &ctx->lanes[ctx->num_lanes], &ignored) == LNL_OK)
+    ctx->num_lanes++;
+  return want < ctx->num_lanes ? (want < 1 ? 1 : want) : ctx->num_lanes;
+}
+
+/* Runs the network on one input in lane `lane` and fills its result; region rectangles
+ * are in network-input coordinates. */
+static void run_face(lnl_context *ctx, int lane, const float *input, lnl_parallel *par,
+                     lnl_result *r) {
+  const lnl_config *cfg = &ctx->model->net.cfg;
+  lnl_net_scratch *s = &ctx->lanes[lane];
+  float cell = (float)cfg->input_size / (float)cfg->feature_size;
+  lnl_net_forward(&ctx->model->net, s, 1, input, par);
   memset(r, 0, sizeof *r);
-  lnl_net_forward(net, &ctx->scratch, input, r->probs, r->weights, &ctx->par);
-  r->label = 0;
+  memcpy(r->probs, s->probs, sizeof(float) * (size_t)cfg->num_classes);
+  memcpy(r->weights, s->weights, sizeof(float) * (size_t)cfg->num_regions);
   for (int k = 1; k < cfg->num_classes; k++)
     if (r->probs[k] > r->probs[r->label]) r->label = k;
   for (int i = 0; i < cfg->num_regions; i++) {
     const int *g = cfg->regions[i];
-    r->regions[i] = (lnl_rect){g[0] * sx, g[1] * sy, g[2] * sx, g[3] * sy};
+    r->regions[i] = (lnl_rect){g[0] * cell, g[1] * cell, g[2] * cell, g[3] * cell};
   }
+}
+
+typedef struct lanes_job {
+  lnl_context *ctx;
+  const float *inputs;
+  lnl_result *results;
+  int n, lanes;
+} lanes_job;
+
+static void lane_task(void *arg, int lane) {
+  const lanes_job *j = arg;
+  const lnl_config *cfg = &j->ctx->model->net.cfg;
+  size_t in = (size_t)cfg->input_channels * cfg->input_size * cfg->input_size;
+  for (int i = lane; i < j->n; i += j->lanes)
+    run_face(j->ctx, lane, j->inputs + (size_t)i * in, NULL, &j->results[i]);
+}
+
+/* The network on n preprocessed inputs: one face uses every thread inside its layers;
+ * several faces go one per thread. */
+static void run_faces(lnl_context *ctx, const float *inputs, int n, lnl_result *results) {
+  int lanes = n > 1 ? lanes_for(ctx, n) : 1;
+  if (lanes <= 1) {
+    size_t in = (size_t)ctx->model->net.cfg.input_channels * ctx->model->net.cfg.input_size *
+                ctx->model->net.cfg.input_size;
+    for (int i = 0; i < n; i++) run_face(ctx, 0, inputs + (size_t)i * in, &ctx->par, &results[i]);
+    return;
+  }
+  lanes_job j = {ctx, inputs, results, n, lanes};
+  lnl_parallel_for(&ctx->par, lanes, lane_task, &j);
+}
+
+/* Region rectangles from network-input coordinates to those of a crop w x h. */
+static void scale_regions(const lnl_model *model, lnl_result *r, int w, int h) {
+  float sx = (float)w / (float)model->net.cfg.input_size;
+  float sy = (float)h / (float)model->net.cfg.input_size;
+  for (int i = 0; i < model->net.cfg.num_regions; i++)
+    r->regions[i] = (lnl_rect){r->regions[i].x * sx, r->regions[i].y * sy, r->regions[i].w * sx,
+                               r->regions[i].h * sy};
+}
+
+static size_t input_floats(const lnl_model *model) {
+  const lnl_config *cfg = &model->net.cfg;
+  return (size_t)cfg->input_channels * cfg->input_size * cfg->input_size;
 }
 
 lnl_status lnl_preprocess(const lnl_model *model, const lnl_image *crop, float *input,
@@ -152,25 +211,27 @@ lnl_status lnl_classify(lnl_context *ctx, const lnl_image *crops, int n, lnl_res
                         lnl_error *err) {
   if (!ctx || (n > 0 && (!crops || !results)) || n < 0)
     return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_classify: bad arguments");
-  const lnl_config *cfg = &ctx->model->net.cfg;
-  float cell = (float)cfg->input_size / (float)cfg->feature_size;
-  for (int i = 0; i < n; i++) {
-    lnl_status s = lnl_preprocess_crop(cfg, &crops[i], ctx->input, err);
-    if (s) return s;
-    run_one(ctx, ctx->input, cell * (float)crops[i].width / (float)cfg->input_size,
-            cell * (float)crops[i].height / (float)cfg->input_size, &results[i]);
+  if (n == 0) return LNL_OK;
+  size_t in = input_floats(ctx->model);
+  float *inputs = malloc(sizeof(float) * in * (size_t)n);
+  if (!inputs) return lnl_fail(err, LNL_ERR_MEMORY, "out of memory classifying %d faces", n);
+  lnl_status s = LNL_OK;
+  for (int i = 0; i < n && !s; i++)
+    s = lnl_preprocess_crop(&ctx->model->net.cfg, &crops[i], inputs + (size_t)i * in, err);
+  if (!s) {
+    run_faces(ctx, inputs, n, results);
+    for (int i = 0; i < n; i++)
+      scale_regions(ctx->model, &results[i], crops[i].width, crops[i].height);
   }
-  return LNL_OK;
+  free(inputs);
+  return s;
 }
 
 lnl_status lnl_run(lnl_context *ctx, const float *inputs, int n, lnl_result *results,
                    lnl_error *err) {
   if (!ctx || (n > 0 && (!inputs || !results)) || n < 0)
     return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_run: bad arguments");
-  const lnl_config *cfg = &ctx->model->net.cfg;
-  size_t in = (size_t)cfg->input_channels * cfg->input_size * cfg->input_size;
-  float cell = (float)cfg->input_size / (float)cfg->feature_size;
-  for (int i = 0; i < n; i++) run_one(ctx, inputs + (size_t)i * in, cell, cell, &results[i]);
+  run_faces(ctx, inputs, n, results);
   return LNL_OK;
 }
 
@@ -200,17 +261,30 @@ lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_imag
   lnl_status s = lnl_detect(det, img, opt, &faces, &n, err);
   if (s || n == 0) return s;
   int side = lnl_model_crop_side(ctx->model);
+  size_t in = input_floats(ctx->model);
   lnl_face_analysis *res = calloc((size_t)n, sizeof *res);
+  lnl_result *expr = malloc(sizeof *expr * (size_t)n);
+  float *inputs = malloc(sizeof(float) * in * (size_t)n);
   uint8_t *crop = malloc((size_t)side * side * 3);
-  if (!res || !crop) s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory analysing %d faces", n);
+  if (!res || !expr || !inputs || !crop)
+    s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory analysing %d faces", n);
   for (int i = 0; i < n && !s; i++) {
     res[i].face = faces[i];
     res[i].crop_side = side;
     s = lnl_align(ctx->model, img, &faces[i], crop, res[i].crop_to_image, err);
     lnl_image view = {crop, side, side, (size_t)side * 3};
-    if (!s) s = lnl_classify(ctx, &view, 1, &res[i].expression, err);
+    if (!s) s = lnl_preprocess_crop(&ctx->model->net.cfg, &view, inputs + (size_t)i * in, err);
+  }
+  if (!s) {
+    run_faces(ctx, inputs, n, expr);
+    for (int i = 0; i < n; i++) {
+      res[i].expression = expr[i];
+      scale_regions(ctx->model, &res[i].expression, side, side);
+    }
   }
   free(crop);
+  free(inputs);
+  free(expr);
   free(faces);
   if (s) {
     free(res);

@@ -1,5 +1,6 @@
 #include "lnl_net.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,7 +136,7 @@ static void count_macs(lnl_net *net) {
 static lnl_status bind_all(loader *L) {
   lnl_net *net = L->net;
   const lnl_config *c = &net->cfg;
-  const int *w = c->widths;
+  const int *w = c->widths, *d = c->dec_widths;
   int R = c->num_regions, fch = c->feature_channels, lw = c->local_width;
   char name[64];
   lnl_status s;
@@ -147,10 +148,11 @@ static lnl_status bind_all(loader *L) {
     if ((s = bind_convbn(L, &net->enc[l][1], name, w[l], w[l], 3, 1))) return s;
     cin = w[l];
   }
-  if ((s = bind_convbn(L, &net->up2, "unet.up2", w[3], w[2], 1, 1)) ||
-      (s = bind_convbn(L, &net->dec2, "unet.dec2", 2 * w[2], w[2], 3, 1)) ||
-      (s = bind_convbn(L, &net->up1, "unet.up1", w[2], w[1], 1, 1)) ||
-      (s = bind_convbn(L, &net->dec1, "unet.dec1", 2 * w[1], fch, 3, 1)) ||
+  /* decoder: 1x1 "up" convolution, then a 3x3 over [up, skip] */
+  if ((s = bind_convbn(L, &net->up2, "unet.up2", w[3], d[0], 1, 1)) ||
+      (s = bind_convbn(L, &net->dec2, "unet.dec2", d[0] + w[2], d[0], 3, 1)) ||
+      (s = bind_convbn(L, &net->up1, "unet.up1", d[0], d[1], 1, 1)) ||
+      (s = bind_convbn(L, &net->dec1, "unet.dec1", d[1] + w[1], fch, 3, 1)) ||
       (s = bind_convbn(L, &net->local1, "local.conv1", R * fch, R * lw, 3, R)) ||
       (s = bind_convbn(L, &net->local2, "local.conv2", R * lw, R * lw, 3, R)) ||
       (s = bind_pointwise(L, &net->theta, "nonlocal_net.theta", fch, c->nonlocal_inner)) ||
@@ -166,6 +168,53 @@ static lnl_status bind_all(loader *L) {
   return take(L, "nonlocal_net.region_bias", 1, &nreg, &net->region_bias);
 }
 
+/* theta, phi and g as one 1x1 convolution with their outputs side by side. */
+static lnl_status merge_qkv(loader *L, lnl_conv *qkv) {
+  lnl_net *net = L->net;
+  const lnl_conv *part[3] = {&net->theta, &net->phi, &net->g};
+  int cin = net->theta.cin, inner = net->theta.cout;
+  *qkv = (lnl_conv){
+      cin, 3 * inner, 1, 1, 1, 0, 1, own(L, (size_t)3 * inner * cin), own(L, (size_t)3 * inner)};
+  if (!qkv->weight || !qkv->bias)
+    return lnl_fail(L->err, LNL_ERR_MEMORY, "out of memory packing the non-local block");
+  for (int i = 0; i < 3; i++) {
+    memcpy(qkv->weight + (size_t)i * inner * cin, part[i]->weight,
+           sizeof(float) * (size_t)inner * cin);
+    memcpy(qkv->bias + (size_t)i * inner, part[i]->bias, sizeof(float) * (size_t)inner);
+  }
+  return LNL_OK;
+}
+
+static lnl_status pack_all(loader *L) {
+  lnl_net *net = L->net;
+  lnl_conv qkv;
+  lnl_status s = merge_qkv(L, &qkv);
+  if (s) return s;
+  struct {
+    lnl_pconv *pc;
+    const lnl_conv *conv;
+  } list[] = {{&net->penc[0][0], &net->enc[0][0]},
+              {&net->penc[0][1], &net->enc[0][1]},
+              {&net->penc[1][0], &net->enc[1][0]},
+              {&net->penc[1][1], &net->enc[1][1]},
+              {&net->penc[2][0], &net->enc[2][0]},
+              {&net->penc[2][1], &net->enc[2][1]},
+              {&net->penc[3][0], &net->enc[3][0]},
+              {&net->penc[3][1], &net->enc[3][1]},
+              {&net->pup2, &net->up2},
+              {&net->pdec2, &net->dec2},
+              {&net->pup1, &net->up1},
+              {&net->pdec1, &net->dec1},
+              {&net->plocal1, &net->local1},
+              {&net->plocal2, &net->local2},
+              {&net->pqkv, &qkv},
+              {&net->pout, &net->nl_out}};
+  for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+    if (!lnl_pconv_pack(list[i].pc, list[i].conv))
+      return lnl_fail(L->err, LNL_ERR_MEMORY, "out of memory packing the network's weights");
+  return LNL_OK;
+}
+
 lnl_status lnl_net_load(lnl_net *net, const lnl_config *cfg, const lnl_safetensors *st,
                         lnl_error *err) {
   memset(net, 0, sizeof *net);
@@ -177,6 +226,7 @@ lnl_status lnl_net_load(lnl_net *net, const lnl_config *cfg, const lnl_safetenso
     if (!L.used[i])
       s = lnl_fail(err, LNL_ERR_MODEL, "tensor '%s' is not part of the configured network",
                    st->tensors[i].name);
+  if (s == LNL_OK) s = pack_all(&L);
   free(L.used);
   if (s != LNL_OK) {
     lnl_net_free(net);
@@ -187,172 +237,274 @@ lnl_status lnl_net_load(lnl_net *net, const lnl_config *cfg, const lnl_safetenso
 }
 
 void lnl_net_free(lnl_net *net) {
+  lnl_pconv *packed[] = {&net->penc[0][0], &net->penc[0][1], &net->penc[1][0], &net->penc[1][1],
+                         &net->penc[2][0], &net->penc[2][1], &net->penc[3][0], &net->penc[3][1],
+                         &net->pup2,       &net->pdec2,      &net->pup1,       &net->pdec1,
+                         &net->plocal1,    &net->plocal2,    &net->pqkv,       &net->pout};
+  for (size_t i = 0; i < sizeof packed / sizeof packed[0]; i++) lnl_pconv_free(packed[i]);
   for (int i = 0; i < net->num_owned; i++) free(net->owned[i]);
   net->num_owned = 0;
 }
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
-static size_t max_conv_scratch(const lnl_net *net) {
+lnl_status lnl_net_scratch_new(const lnl_net *net, int batch, lnl_net_scratch *s, lnl_error *err) {
   const lnl_config *c = &net->cfg;
-  int S = c->input_size, rs = c->regions[0][2], rt = c->regions[0][3];
-  size_t m = lnl_conv_scratch(&net->local1, rt, rs);
-  m = max_size(m, lnl_conv_scratch(&net->local2, rt / 2, rs / 2));
-  for (int l = 0; l < 4; l++) {
-    m = max_size(m, lnl_conv_scratch(&net->enc[l][0], S >> l, S >> l));
-    m = max_size(m, lnl_conv_scratch(&net->enc[l][1], S >> l, S >> l));
-  }
-  m = max_size(m, lnl_conv_scratch(&net->dec2, S >> 2, S >> 2));
-  return max_size(m, lnl_conv_scratch(&net->dec1, S >> 1, S >> 1));
-}
-
-lnl_status lnl_net_scratch_new(const lnl_net *net, lnl_net_scratch *s, lnl_error *err) {
-  const lnl_config *c = &net->cfg;
-  const int *w = c->widths;
+  const int *w = c->widths, *d = c->dec_widths;
   size_t S = (size_t)c->input_size, R = (size_t)c->num_regions, fch = (size_t)c->feature_channels;
   size_t L = (size_t)c->local_width, in = (size_t)c->nonlocal_inner;
   size_t reg = (size_t)c->regions[0][2] * (size_t)c->regions[0][3];
   size_t n =
       (size_t)(c->feature_size / c->nonlocal_pool) * (size_t)(c->feature_size / c->nonlocal_pool);
   size_t area[4] = {S * S, S * S / 4, S * S / 16, S * S / 64};
-  size_t tmp = 0;
+  size_t tmp = 0, pool = 0, B = (size_t)batch;
   for (int l = 0; l < 4; l++) tmp = max_size(tmp, (size_t)w[l] * area[l]);
+  for (int l = 1; l < 4; l++) pool = max_size(pool, (size_t)w[l - 1] * area[l]);
+  memset(s, 0, sizeof *s);
   struct {
     float **ptr;
-    size_t count;
+    size_t count; /* per face */
   } plan[] = {
-      {&s->e[0], (size_t)w[0] * area[0]},
-      {&s->e[1], (size_t)w[1] * area[1]},
-      {&s->e[2], (size_t)w[2] * area[2]},
-      {&s->e[3], (size_t)w[3] * area[3]},
-      {&s->pooled, tmp / 4},
-      {&s->tmp, tmp},
-      {&s->up, max_size((size_t)w[3] * area[2], (size_t)w[2] * area[1])},
-      {&s->cat, max_size(2 * (size_t)w[2] * area[2], 2 * (size_t)w[1] * area[1])},
-      {&s->d2, (size_t)w[2] * area[2]},
+      {&s->x, (size_t)c->input_channels * area[0]},
+      {&s->t, tmp},
+      {&s->e0, (size_t)w[0] * area[0]},
+      {&s->pool, pool},
+      {&s->cat1, (size_t)(d[1] + w[1]) * area[1]},
+      {&s->cat2, (size_t)(d[0] + w[2]) * area[2]},
+      {&s->e3, (size_t)w[3] * area[3]},
+      {&s->u2, (size_t)d[0] * area[3]},
+      {&s->d2, (size_t)d[0] * area[2]},
+      {&s->u1, (size_t)d[1] * area[2]},
       {&s->f, fch * area[1]},
-      {&s->crops, R * fch * reg},
       {&s->l1, R * L * reg},
       {&s->lpool, R * L * reg / 4},
       {&s->l2, R * L * reg / 4},
       {&s->lfeat, R * L},
       {&s->p, fch * n},
-      {&s->theta, in * n},
-      {&s->phi, in * n},
-      {&s->g, in * n},
+      {&s->qkv, 3 * in * n},
       {&s->att, n * n},
       {&s->y, in * n},
       {&s->z, fch * n},
       {&s->ctx, R * fch},
       {&s->hidden, (size_t)c->attention_hidden},
       {&s->fused, L + (size_t)w[3]},
-      {&s->col, max_conv_scratch(net)},
+      {&s->probs, (size_t)c->num_classes},
+      {&s->weights, R},
   };
   size_t total = 0;
   for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++)
-    total += (plan[i].count + 15) & ~(size_t)15;
+    total += (plan[i].count * B + 15) & ~(size_t)15;
   s->block = malloc(total * sizeof(float));
-  if (!s->block) return lnl_fail(err, LNL_ERR_MEMORY, "out of memory for the network's buffers");
+  s->in = malloc(sizeof(lnl_map) * B * R);
+  s->out = malloc(sizeof(lnl_map) * B * R);
+  s->group = malloc(sizeof(int) * B * R);
+  if (!s->block || !s->in || !s->out || !s->group) {
+    lnl_net_scratch_free(s);
+    return lnl_fail(err, LNL_ERR_MEMORY, "out of memory for the network's buffers");
+  }
+  s->batch = batch;
   float *p = s->block;
   for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
     *plan[i].ptr = p;
-    p += (plan[i].count + 15) & ~(size_t)15;
+    p += (plan[i].count * B + 15) & ~(size_t)15;
   }
   return LNL_OK;
 }
 
 void lnl_net_scratch_free(lnl_net_scratch *s) {
   free(s->block);
+  free(s->in);
+  free(s->out);
+  free(s->group);
   memset(s, 0, sizeof *s);
 }
 
-/* Upsample `x` to `side`, 1x1 conv into the first half of s->cat, then the skip. */
-static const float *up_and_concat(const lnl_conv *up, const float *x, int xside, const float *skip,
-                                  int skip_ch, int side, lnl_net_scratch *s, lnl_parallel *par) {
-  lnl_resize_bilinear(x, up->cin, xside, xside, s->up, side, side);
-  lnl_conv2d(up, s->up, side, side, s->cat, s->col, 1, par);
-  memcpy(s->cat + (size_t)up->cout * side * side, skip,
-         sizeof(float) * (size_t)skip_ch * side * side);
-  return s->cat;
+/* The maps of n faces whose feature maps lie `face` floats apart: side x side pixels,
+ * `cs` floats apart, from channel `ch` on. */
+static lnl_map *faces(lnl_map *m, int n, float *base, size_t face, int side, int cs, int ch) {
+  for (int i = 0; i < n; i++)
+    m[i] = (lnl_map){base + (size_t)i * face + ch, side, side, (size_t)side * cs, (size_t)cs};
+  return m;
 }
 
-static void unet_forward(const lnl_net *net, lnl_net_scratch *s, const float *input,
+/* One convolution over the n faces, side x side, from (in, its channel stride and
+ * first channel) to (out, ...). */
+static void conv(const lnl_pconv *pc, lnl_net_scratch *s, int n, int side, float *in, int ics,
+                 int ich, float *out, int ocs, int och, int relu, lnl_parallel *par) {
+  size_t area = (size_t)side * side;
+  faces(s->in, n, in, area * ics, side, ics, ich);
+  faces(s->out, n, out, area * ocs, side, ocs, och);
+  lnl_pconv_run(pc, n, s->in, s->out, NULL, relu, par);
+}
+
+static void maxpool(lnl_net_scratch *s, int n, int side, float *in, int ics, int ich, int c,
+                    float *out) {
+  size_t area = (size_t)side * side;
+  for (int i = 0; i < n; i++) {
+    lnl_map a, b;
+    faces(&a, 1, in + i * area * ics, 0, side, ics, ich);
+    faces(&b, 1, out + i * area / 4 * c, 0, side / 2, c, 0);
+    lnl_map_maxpool2(&a, c, &b);
+  }
+}
+
+/* The decoder's "up" step: 1x1 convolution (with its batch-norm) at the low resolution,
+ * bilinear upsampling to side x side into the first channels of cat, ReLU. Both are
+ * linear per pixel and the interpolation weights sum to 1, so this equals the model's
+ * upsample-then-convolve, on a quarter of the pixels. */
+static void up(const lnl_pconv *pc, lnl_net_scratch *s, int n, int side, float *x, float *u,
+               float *cat, int cat_ch, lnl_parallel *par) {
+  int lo = side / 2, c = pc->cout;
+  conv(pc, s, n, lo, x, pc->cin, 0, u, c, 0, 0, par);
+  for (int i = 0; i < n; i++) {
+    lnl_map a, b;
+    faces(&a, 1, u + (size_t)i * lo * lo * c, 0, lo, c, 0);
+    faces(&b, 1, cat + (size_t)i * side * side * cat_ch, 0, side, cat_ch, 0);
+    lnl_map_resize_bilinear(&a, c, &b, 1);
+  }
+}
+
+static void unet_forward(const lnl_net *net, lnl_net_scratch *s, int n, const float *inputs,
                          lnl_parallel *par) {
   const lnl_config *c = &net->cfg;
-  int S = c->input_size;
-  const float *x = input;
-  for (int l = 0; l < 4; l++) {
-    int side = S >> l;
-    if (l > 0) {
-      lnl_maxpool2d(s->e[l - 1], c->widths[l - 1], side * 2, side * 2, 2, 2, s->pooled);
-      x = s->pooled;
-    }
-    lnl_conv2d(&net->enc[l][0], x, side, side, s->tmp, s->col, 1, par);
-    lnl_conv2d(&net->enc[l][1], s->tmp, side, side, s->e[l], s->col, 1, par);
+  const int *w = c->widths, *d = c->dec_widths;
+  int S = c->input_size, cin = c->input_channels;
+  int c1 = d[1] + w[1], c2 = d[0] + w[2]; /* channels of the concatenations */
+  float *x = (float *)inputs;
+  if (cin > 1) { /* CHW -> HWC */
+    size_t area = (size_t)S * S;
+    for (int i = 0; i < n; i++)
+      for (size_t p = 0; p < area; p++)
+        for (int ch = 0; ch < cin; ch++)
+          s->x[(i * area + p) * cin + ch] = inputs[(i * (size_t)cin + ch) * area + p];
+    x = s->x;
   }
-  const float *cat =
-      up_and_concat(&net->up2, s->e[3], S >> 3, s->e[2], c->widths[2], S >> 2, s, par);
-  lnl_conv2d(&net->dec2, cat, S >> 2, S >> 2, s->d2, s->col, 1, par);
-  cat = up_and_concat(&net->up1, s->d2, S >> 2, s->e[1], c->widths[1], S >> 1, s, par);
-  lnl_conv2d(&net->dec1, cat, S >> 1, S >> 1, s->f, s->col, 1, par);
+  /* level 0 */
+  conv(&net->penc[0][0], s, n, S, x, cin, 0, s->t, w[0], 0, 1, par);
+  conv(&net->penc[0][1], s, n, S, s->t, w[0], 0, s->e0, w[0], 0, 1, par);
+  /* level 1: e1 is stored as the second part of cat1 */
+  maxpool(s, n, S, s->e0, w[0], 0, w[0], s->pool);
+  conv(&net->penc[1][0], s, n, S / 2, s->pool, w[0], 0, s->t, w[1], 0, 1, par);
+  conv(&net->penc[1][1], s, n, S / 2, s->t, w[1], 0, s->cat1, c1, d[1], 1, par);
+  /* level 2: e2 in the second part of cat2 */
+  maxpool(s, n, S / 2, s->cat1, c1, d[1], w[1], s->pool);
+  conv(&net->penc[2][0], s, n, S / 4, s->pool, w[1], 0, s->t, w[2], 0, 1, par);
+  conv(&net->penc[2][1], s, n, S / 4, s->t, w[2], 0, s->cat2, c2, d[0], 1, par);
+  /* level 3 */
+  maxpool(s, n, S / 4, s->cat2, c2, d[0], w[2], s->pool);
+  conv(&net->penc[3][0], s, n, S / 8, s->pool, w[2], 0, s->t, w[3], 0, 1, par);
+  conv(&net->penc[3][1], s, n, S / 8, s->t, w[3], 0, s->e3, w[3], 0, 1, par);
+  /* decoder */
+  up(&net->pup2, s, n, S / 4, s->e3, s->u2, s->cat2, c2, par);
+  conv(&net->pdec2, s, n, S / 4, s->cat2, c2, 0, s->d2, d[0], 0, 1, par);
+  up(&net->pup1, s, n, S / 2, s->d2, s->u1, s->cat1, c1, par);
+  conv(&net->pdec1, s, n, S / 2, s->cat1, c1, 0, s->f, c->feature_channels, 0, 1, par);
 }
 
-static void local_forward(const lnl_net *net, lnl_net_scratch *s, lnl_parallel *par) {
+/* The R local nets: image (r, i) of each grouped convolution is region r of face i,
+ * cut straight out of F by its map (the convolution's zero padding is at the region's
+ * edges). Images of one region are adjacent, so its weights are reused across faces. */
+static void local_forward(const lnl_net *net, lnl_net_scratch *s, int n, lnl_parallel *par) {
   const lnl_config *c = &net->cfg;
-  int fs = c->feature_size, fch = c->feature_channels, R = c->num_regions;
-  int rw = c->regions[0][2], rh = c->regions[0][3];
+  int fs = c->feature_size, fch = c->feature_channels, R = c->num_regions, L = c->local_width;
+  int rw = c->regions[0][2], rh = c->regions[0][3], m = R * n;
+  size_t big = (size_t)rh * rw * L, small = big / 4;
   for (int r = 0; r < R; r++)
-    lnl_crop(s->f, fch, fs, fs, c->regions[r][0], c->regions[r][1], rw, rh,
-             s->crops + (size_t)r * fch * rw * rh);
-  lnl_conv2d(&net->local1, s->crops, rh, rw, s->l1, s->col, 1, par);
-  lnl_maxpool2d(s->l1, R * c->local_width, rh, rw, 2, 2, s->lpool);
-  lnl_conv2d(&net->local2, s->lpool, rh / 2, rw / 2, s->l2, s->col, 1, par);
-  lnl_global_avgpool(s->l2, R * c->local_width, rh / 2, rw / 2, s->lfeat);
+    for (int i = 0; i < n; i++) {
+      int k = r * n + i;
+      const int *reg = c->regions[r];
+      s->in[k] = (lnl_map){s->f + (size_t)i * fs * fs * fch + ((size_t)reg[1] * fs + reg[0]) * fch,
+                           rh, rw, (size_t)fs * fch, (size_t)fch};
+      s->out[k] = lnl_map_dense(s->l1 + (size_t)k * big, rh, rw, L);
+      s->group[k] = r;
+    }
+  lnl_pconv_run(&net->plocal1, m, s->in, s->out, s->group, 1, par);
+  for (int k = 0; k < m; k++) {
+    s->in[k] = lnl_map_dense(s->lpool + (size_t)k * small, rh / 2, rw / 2, L);
+    lnl_map_maxpool2(&s->out[k], L, &s->in[k]);
+    s->out[k] = lnl_map_dense(s->l2 + (size_t)k * small, rh / 2, rw / 2, L);
+  }
+  lnl_pconv_run(&net->plocal2, m, s->in, s->out, s->group, 1, par);
+  for (int r = 0; r < R; r++)
+    for (int i = 0; i < n; i++)
+      lnl_map_mean(&s->out[r * n + i], L, s->lfeat + ((size_t)i * R + r) * L);
 }
 
-static void nonlocal_forward(const lnl_net *net, lnl_net_scratch *s, float *weights,
-                             lnl_parallel *par) {
+typedef struct softmax_job {
+  float *att;
+  int n, tasks;
+  float scale;
+} softmax_job;
+
+/* Rows [t n / tasks, (t + 1) n / tasks) of the attention: scaled, then softmax. */
+static void softmax_rows(void *arg, int t) {
+  const softmax_job *j = arg;
+  int r0 = (int)((long)j->n * t / j->tasks), r1 = (int)((long)j->n * (t + 1) / j->tasks);
+  for (int k = r0; k < r1; k++) {
+    float *row = j->att + (size_t)k * j->n;
+    lnl_scale(row, (size_t)j->n, j->scale);
+    lnl_softmax(row, (size_t)j->n);
+  }
+}
+
+static void nonlocal_forward(const lnl_net *net, lnl_net_scratch *s, int n, lnl_parallel *par) {
   const lnl_config *c = &net->cfg;
   int fch = c->feature_channels, pool = c->nonlocal_pool, side = c->feature_size / pool;
-  int n = side * side;
-  lnl_avgpool2d(s->f, fch, c->feature_size, c->feature_size, pool, pool, s->p);
-  lnl_conv2d(&net->theta, s->p, side, side, s->theta, s->col, 0, par);
-  lnl_conv2d(&net->phi, s->p, side, side, s->phi, s->col, 0, par);
-  lnl_conv2d(&net->g, s->p, side, side, s->g, s->col, 0, par);
-  lnl_attention(s->theta, s->phi, s->g, c->nonlocal_inner, n, s->att, s->y, par);
-  lnl_conv2d(&net->nl_out, s->y, side, side, s->z, s->col, 0, par);
-  lnl_add(s->z, s->p, (size_t)fch * n);
-  for (int r = 0; r < c->num_regions; r++) {
-    const int *reg = c->regions[r];
-    int x0 = reg[0] / pool, y0 = reg[1] / pool, w = reg[2] / pool, h = reg[3] / pool;
-    float *ctx = s->ctx + (size_t)r * fch;
-    for (int ch = 0; ch < fch; ch++) {
-      float sum = 0.0f;
-      for (int y = y0; y < y0 + h; y++)
-        for (int x = x0; x < x0 + w; x++) sum += s->z[((size_t)ch * side + y) * side + x];
-      ctx[ch] = sum / (float)(w * h);
-    }
-    lnl_linear_forward(&net->score1, ctx, s->hidden);
-    lnl_relu(s->hidden, (size_t)net->score1.out);
-    lnl_linear_forward(&net->score2, s->hidden, &weights[r]);
-    weights[r] += net->region_bias[r];
+  int fs = c->feature_size, d = c->nonlocal_inner, np = side * side, R = c->num_regions;
+  for (int i = 0; i < n; i++) {
+    lnl_map a = lnl_map_dense(s->f + (size_t)i * fs * fs * fch, fs, fs, fch);
+    lnl_map b = lnl_map_dense(s->p + (size_t)i * np * fch, side, side, fch);
+    lnl_map_avgpool(&a, fch, pool, &b);
   }
-  lnl_softmax(weights, (size_t)c->num_regions);
+  conv(&net->pqkv, s, n, side, s->p, fch, 0, s->qkv, 3 * d, 0, 0, par);
+  float scale = 1.0f / sqrtf((float)d);
+  for (int i = 0; i < n; i++) {
+    /* att = theta phi^T, softmax over each row; y = att g */
+    const float *q = s->qkv + (size_t)i * np * 3 * d;
+    lnl_gemm(par, 0, 1, np, np, d, q, 3 * d, q + d, 3 * d, 0.0f, s->att, np);
+    /* rows split across threads (an exp costs about 20 multiply-adds) */
+    softmax_job sj = {s->att, np, lnl_parallel_threads_for(par, 20.0 * np * np), scale};
+    lnl_parallel_for(sj.tasks > 1 ? par : NULL, sj.tasks, softmax_rows, &sj);
+    lnl_gemm(par, 0, 0, np, d, np, s->att, np, q + 2 * d, 3 * d, 0.0f, s->y + (size_t)i * np * d,
+             d);
+  }
+  conv(&net->pout, s, n, side, s->y, d, 0, s->z, fch, 0, 0, par);
+  lnl_add(s->z, s->p, (size_t)n * np * fch);
+  for (int i = 0; i < n; i++) {
+    float *weights = s->weights + (size_t)i * R;
+    const float *z = s->z + (size_t)i * np * fch;
+    for (int r = 0; r < R; r++) {
+      const int *reg = c->regions[r];
+      int x0 = reg[0] / pool, y0 = reg[1] / pool, w = reg[2] / pool, h = reg[3] / pool;
+      lnl_map cells = {(float *)z + ((size_t)y0 * side + x0) * fch, h, w, (size_t)side * fch,
+                       (size_t)fch};
+      lnl_map_mean(&cells, fch, s->ctx);
+      lnl_linear_forward(&net->score1, s->ctx, s->hidden);
+      lnl_relu(s->hidden, (size_t)net->score1.out);
+      lnl_linear_forward(&net->score2, s->hidden, &weights[r]);
+      weights[r] += net->region_bias[r];
+    }
+    lnl_softmax(weights, (size_t)R);
+  }
 }
 
-void lnl_net_forward(const lnl_net *net, lnl_net_scratch *s, const float *input, float *probs,
-                     float *weights, lnl_parallel *par) {
+void lnl_net_forward(const lnl_net *net, lnl_net_scratch *s, int n, const float *inputs,
+                     lnl_parallel *par) {
   const lnl_config *c = &net->cfg;
-  int L = c->local_width;
-  unet_forward(net, s, input, par);
-  local_forward(net, s, par);
-  nonlocal_forward(net, s, weights, par);
-  /* feedback: the region weights scale the local features before fusion */
-  memset(s->fused, 0, sizeof(float) * (size_t)L);
-  for (int r = 0; r < c->num_regions; r++)
-    for (int j = 0; j < L; j++) s->fused[j] += weights[r] * s->lfeat[(size_t)r * L + j];
-  int b = c->input_size >> 3;
-  lnl_global_avgpool(s->e[3], c->widths[3], b, b, s->fused + L);
-  lnl_linear_forward(&net->classifier, s->fused, probs);
-  lnl_softmax(probs, (size_t)c->num_classes);
+  int L = c->local_width, R = c->num_regions, b = c->input_size >> 3;
+  unet_forward(net, s, n, inputs, par);
+  local_forward(net, s, n, par);
+  nonlocal_forward(net, s, n, par);
+  for (int i = 0; i < n; i++) {
+    /* feedback: the region weights scale the local features before fusion */
+    const float *weights = s->weights + (size_t)i * R, *lfeat = s->lfeat + (size_t)i * R * L;
+    memset(s->fused, 0, sizeof(float) * (size_t)L);
+    for (int r = 0; r < R; r++)
+      for (int j = 0; j < L; j++) s->fused[j] += weights[r] * lfeat[(size_t)r * L + j];
+    lnl_map e3 = lnl_map_dense(s->e3 + (size_t)i * b * b * c->widths[3], b, b, c->widths[3]);
+    lnl_map_mean(&e3, c->widths[3], s->fused + L);
+    float *probs = s->probs + (size_t)i * c->num_classes;
+    lnl_linear_forward(&net->classifier, s->fused, probs);
+    lnl_softmax(probs, (size_t)c->num_classes);
+  }
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "lnl_config.h"
+#include "lnl_nhwc.h"
 #include "lnl_ops.h"
 #include "lnl_safetensors.h"
 
@@ -19,27 +20,35 @@ typedef struct lnl_net {
   lnl_conv theta, phi, g, nl_out;
   lnl_linear score1, score2, classifier;
   float *region_bias;
+  /* the convolutions above packed for the channels-last kernels; qkv is theta, phi and
+   * g as one convolution (their outputs side by side) */
+  lnl_pconv penc[4][2], pup2, pdec2, pup1, pdec1, plocal1, plocal2, pqkv, pout;
   uint64_t macs;
   float *owned[LNL_NET_MAX_PARAMS]; /* every parameter array, for freeing */
   int num_owned;
 } lnl_net;
 
-/* Per-thread buffers for one forward pass. */
+/* Buffers for one forward pass of up to `batch` faces; feature maps are channels-last. */
 typedef struct lnl_net_scratch {
+  int batch;
   float *block; /* all buffers below live in this one allocation */
-  float *e[4], *pooled, *tmp, *up, *cat, *d2, *f, *crops, *l1, *lpool, *l2, *lfeat;
-  float *p, *theta, *phi, *g, *att, *y, *z, *ctx, *hidden, *fused, *col;
+  float *x, *t, *e0, *pool, *cat1, *cat2, *e3, *u2, *d2, *u1, *f, *l1, *lpool, *l2, *lfeat;
+  float *p, *qkv, *att, *y, *z, *ctx, *hidden, *fused;
+  float *probs, *weights; /* outputs: [batch][num_classes], [batch][num_regions] */
+  lnl_map *in, *out;      /* batch * num_regions maps: the images of one convolution */
+  int *group;
 } lnl_net_scratch;
 
 lnl_status lnl_net_load(lnl_net *net, const lnl_config *cfg, const lnl_safetensors *st,
                         lnl_error *err);
 void lnl_net_free(lnl_net *net);
 
-lnl_status lnl_net_scratch_new(const lnl_net *net, lnl_net_scratch *s, lnl_error *err);
+lnl_status lnl_net_scratch_new(const lnl_net *net, int batch, lnl_net_scratch *s, lnl_error *err);
 void lnl_net_scratch_free(lnl_net_scratch *s);
 
-/* input: channels x size x size, normalised; writes class probabilities and region weights. */
-void lnl_net_forward(const lnl_net *net, lnl_net_scratch *s, const float *input, float *probs,
-                     float *weights, lnl_parallel *par);
+/* inputs: n <= s->batch faces, each channels x size x size, normalised; writes each
+ * face's class probabilities to s->probs and its region weights to s->weights. */
+void lnl_net_forward(const lnl_net *net, lnl_net_scratch *s, int n, const float *inputs,
+                     lnl_parallel *par);
 
 #endif

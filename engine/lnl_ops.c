@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "lnl_nhwc.h"
+
 int lnl_conv_out_size(int in, int k, int stride, int pad) {
   return (in + 2 * pad - k) / stride + 1;
 }
@@ -82,10 +84,15 @@ static void im2col(const float *in, int c, int h, int w, int kh, int kw, int str
             for (int ox = x1; ox < ow; ox++) dst[ox] = 0.0f;
             continue;
           }
-          for (int ox = 0; ox < ow; ox++) {
-            int ix = ox * stride - pad + kx;
-            dst[ox] = (ix >= 0 && ix < w) ? src[ix] : 0.0f;
-          }
+          /* ox in [x0, x1) reads ix = ox * stride - pad + kx inside [0, w) */
+          int off = kx - pad;
+          int x0 = off < 0 ? (-off + stride - 1) / stride : 0;
+          int x1 = w - off > 0 ? (w - off + stride - 1) / stride : 0;
+          if (x1 > ow) x1 = ow;
+          if (x0 > x1) x0 = x1;
+          for (int ox = 0; ox < x0; ox++) dst[ox] = 0.0f;
+          for (int ox = x0; ox < x1; ox++) dst[ox] = src[ox * stride + off];
+          for (int ox = x1; ox < ow; ox++) dst[ox] = 0.0f;
         }
       }
     }
@@ -201,12 +208,24 @@ static void conv_task(void *arg, int t) {
   switch (j->split) {
   case SPLIT_DEPTHWISE:
     if (b1 > conv->cin) b1 = conv->cin;
+    if (conv->kh == 3 && conv->kw == 3 && conv->stride == 1 && conv->pad == 1) {
+      for (int c = b0; c < b1; c++) /* the 3x3 "same" case: a SIMD kernel, bias fused */
+        lnl_dw3x3(j->in + (size_t)c * j->h * j->w, j->h, j->w, conv->weight + (size_t)c * 9,
+                  conv->bias ? conv->bias[c] : 0.0f, j->relu, j->out + (size_t)c * j->oh * j->ow, 0,
+                  j->oh);
+      break;
+    }
     depthwise(conv, j->in, j->h, j->w, j->out, j->oh, j->ow, b0, b1);
     bias_relu(j, b0, b1, 0, j->oh);
     break;
   case SPLIT_GROUPS: product(j, t, unfold(j, t, 0, j->oh), 0, cout_g, 0, j->oh); break;
   case SPLIT_ROWS:
     if (b1 > j->oh) b1 = j->oh;
+    if (conv->groups == 1 && is_pointwise(conv) &&
+        lnl_pointwise_chw(conv->weight, conv->bias, conv->cin, conv->cout, j->in,
+                          (size_t)j->oh * j->ow, j->out, (size_t)b0 * j->ow, (size_t)b1 * j->ow,
+                          j->relu))
+      break; /* a SIMD kernel, bias and ReLU fused */
     product(j, 0, unfold(j, 0, b0, b1), 0, cout_g, b0, b1);
     break;
   case SPLIT_CHANNELS: /* after unfold_task */

@@ -6,6 +6,7 @@
 #include "lnl_error.h"
 
 #define MAX_SIDE 65536
+#define RESAMPLE_MAX_TASKS 64
 
 /* Filter taps for one axis: output o reads first[o] .. first[o] + count[o] - 1. */
 typedef struct taps {
@@ -58,16 +59,91 @@ lnl_status lnl_check_image(const lnl_image *img, lnl_error *err) {
   return LNL_OK;
 }
 
-/* Pixels [x0, x1) of row y, as grey or one channel, into dst[x0 .. x1). */
-static void read_row(const lnl_image *img, int grey, int channel, int y, int x0, int x1,
-                     float *dst) {
-  const uint8_t *p = img->pixels + (size_t)y * img->stride + (size_t)x0 * 3;
-  for (int x = x0; x < x1; x++, p += 3)
-    dst[x] = grey ? 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2] : (float)p[channel];
+typedef struct resample_job {
+  const lnl_image *img;
+  const taps *th, *tv;
+  int grey, nch, ow, oh, y_lo, y_hi, x_lo, x_hi, rows_per_task;
+  float *horiz; /* nch planes of (y_hi - y_lo) rows x ow */
+  float *out;
+  float **rowbuf; /* per task: 3 * (x_hi - x_lo) floats */
+} resample_job;
+
+/* Horizontal pass over input rows [y0, y1): each output column is a dot product over the
+ * row with its taps, the channels of a pixel side by side (independent sums, each in
+ * the same order as one channel at a time). */
+static void horizontal(const resample_job *j, int y0, int y1, float *rowf) {
+  const lnl_image *img = j->img;
+  const taps *th = j->th;
+  size_t plane = (size_t)(j->y_hi - j->y_lo) * j->ow;
+  for (int y = y0; y < y1; y++) {
+    const uint8_t *p = img->pixels + (size_t)y * img->stride + (size_t)j->x_lo * 3;
+    int n = j->x_hi - j->x_lo;
+    float *h = j->horiz + (size_t)(y - j->y_lo) * j->ow;
+    if (j->grey) {
+      for (int x = 0; x < n; x++, p += 3) rowf[x] = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+      for (int o = 0; o < j->ow; o++) {
+        const float *w = th->w + (size_t)o * th->max_taps, *r = rowf + (th->first[o] - j->x_lo);
+        float acc = 0.0f;
+        for (int k = 0; k < th->count[o]; k++) acc += w[k] * r[k];
+        h[o] = acc;
+      }
+      continue;
+    }
+    for (int x = 0; x < 3 * n; x++) rowf[x] = (float)p[x];
+    for (int o = 0; o < j->ow; o++) {
+      const float *w = th->w + (size_t)o * th->max_taps;
+      const float *r = rowf + 3 * (size_t)(th->first[o] - j->x_lo);
+      float a = 0.0f, b = 0.0f, c = 0.0f;
+      for (int k = 0; k < th->count[o]; k++, r += 3) {
+        a += w[k] * r[0];
+        b += w[k] * r[1];
+        c += w[k] * r[2];
+      }
+      h[o] = a;
+      h[plane + o] = b;
+      h[2 * plane + o] = c;
+    }
+  }
+}
+
+/* Vertical pass for output rows [o0, o1): each output row accumulates its taps' rows
+ * in tap order (the same sums as one pixel at a time, now across the row). */
+static void vertical(const resample_job *j, int o0, int o1) {
+  const taps *tv = j->tv;
+  size_t plane = (size_t)(j->y_hi - j->y_lo) * j->ow;
+  for (int c = 0; c < j->nch; c++)
+    for (int o = o0; o < o1; o++) {
+      float *dst = j->out + ((size_t)c * j->oh + o) * j->ow;
+      for (int x = 0; x < j->ow; x++) dst[x] = 0.0f;
+      const float *w = tv->w + (size_t)o * tv->max_taps;
+      for (int k = 0; k < tv->count[o]; k++) {
+        const float *src = j->horiz + c * plane + (size_t)(tv->first[o] + k - j->y_lo) * j->ow;
+        float wk = w[k];
+        for (int x = 0; x < j->ow; x++) dst[x] += wk * src[x];
+      }
+    }
+}
+
+static void horizontal_task(void *arg, int t) {
+  const resample_job *j = arg;
+  int y0 = j->y_lo + t * j->rows_per_task, y1 = y0 + j->rows_per_task;
+  horizontal(j, y0, y1 < j->y_hi ? y1 : j->y_hi, j->rowbuf[t]);
+}
+
+static void vertical_task(void *arg, int t) {
+  const resample_job *j = arg;
+  int per = (j->oh + j->rows_per_task - 1) / j->rows_per_task; /* rows_per_task: tasks here */
+  int o0 = t * per, o1 = o0 + per < j->oh ? o0 + per : j->oh;
+  if (o0 < o1) vertical(j, o0, o1);
 }
 
 lnl_status lnl_resample(const lnl_image *img, const lnl_window *win, int grey, float *out,
                         lnl_error *err) {
+  return lnl_resample_par(img, win, grey, out, NULL, err);
+}
+
+lnl_status lnl_resample_par(const lnl_image *img, const lnl_window *win, int grey, float *out,
+                            lnl_parallel *par, lnl_error *err) {
   lnl_status s = lnl_check_image(img, err);
   if (s) return s;
   int W = img->width, H = img->height, ow = win->width, oh = win->height;
@@ -75,9 +151,10 @@ lnl_status lnl_resample(const lnl_image *img, const lnl_window *win, int grey, f
       !(win->scale_y > 0))
     return lnl_fail(err, LNL_ERR_ARGUMENT, "bad resampling window");
   taps th = {0}, tv = {0};
-  float *row = malloc(sizeof(float) * (size_t)W);
-  float *horiz = malloc(sizeof(float) * (size_t)H * ow);
-  if (!row || !horiz || !taps_build(&th, W, ow, win->x0, win->scale_x) ||
+  float *horiz = NULL, *rows[RESAMPLE_MAX_TASKS] = {0};
+  int tasks = par && par->threads > 1 ? par->threads : 1;
+  if (tasks > RESAMPLE_MAX_TASKS) tasks = RESAMPLE_MAX_TASKS;
+  if (!taps_build(&th, W, ow, win->x0, win->scale_x) ||
       !taps_build(&tv, H, oh, win->y0, win->scale_y)) {
     s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory resampling a %dx%d image", W, H);
     goto done;
@@ -94,31 +171,27 @@ lnl_status lnl_resample(const lnl_image *img, const lnl_window *win, int grey, f
     if (th.first[o] < x_lo) x_lo = th.first[o];
     if (th.first[o] + th.count[o] > x_hi) x_hi = th.first[o] + th.count[o];
   }
-  for (int c = 0; c < (grey ? 1 : 3); c++) {
-    for (int y = y_lo; y < y_hi; y++) {
-      read_row(img, grey, c, y, x_lo, x_hi, row);
-      for (int o = 0; o < ow; o++) {
-        const float *w = th.w + (size_t)o * th.max_taps;
-        float acc = 0.0f;
-        for (int k = 0; k < th.count[o]; k++) acc += w[k] * row[th.first[o] + k];
-        horiz[(size_t)y * ow + o] = acc;
-      }
-    }
-    float *plane = out + (size_t)c * ow * oh;
-    for (int o = 0; o < oh; o++) {
-      const float *w = tv.w + (size_t)o * tv.max_taps;
-      for (int x = 0; x < ow; x++) {
-        float acc = 0.0f;
-        for (int k = 0; k < tv.count[o]; k++)
-          acc += w[k] * horiz[(size_t)(tv.first[o] + k) * ow + x];
-        plane[(size_t)o * ow + x] = acc;
-      }
-    }
+  if (y_hi < y_lo) y_hi = y_lo = 0;
+  if (x_hi < x_lo) x_hi = x_lo = 0;
+  int nch = grey ? 1 : 3;
+  horiz = malloc(sizeof(float) * ((size_t)nch * (y_hi - y_lo) * ow + 1));
+  for (int t = 0; t < tasks; t++)
+    if (!(rows[t] = malloc(sizeof(float) * (3 * (size_t)(x_hi - x_lo) + 1)))) horiz = NULL;
+  if (!horiz) {
+    s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory resampling a %dx%d image", W, H);
+    goto done;
   }
+  resample_job j = {img, &th, &tv, grey, nch, ow, oh, y_lo, y_hi, x_lo, x_hi, 0, horiz, out, rows};
+  j.rows_per_task = (y_hi - y_lo + tasks - 1) / tasks;
+  if (y_hi > y_lo)
+    lnl_parallel_for(tasks > 1 ? par : NULL, (y_hi - y_lo + j.rows_per_task - 1) / j.rows_per_task,
+                     horizontal_task, &j);
+  j.rows_per_task = tasks;
+  lnl_parallel_for(tasks > 1 ? par : NULL, tasks, vertical_task, &j);
 done:
   taps_free(&th);
   taps_free(&tv);
-  free(row);
+  for (int t = 0; t < tasks; t++) free(rows[t]);
   free(horiz);
   return s;
 }

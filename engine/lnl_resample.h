@@ -6,6 +6,7 @@
 #ifndef LNL_RESAMPLE_H
 #define LNL_RESAMPLE_H
 
+#include "lnl_parallel.h"
 #include "lnlfer.h"
 
 typedef struct lnl_window {
@@ -18,6 +19,9 @@ typedef struct lnl_window {
 /* grey != 0: one BT.601 luma plane; else three planes R, G, B. */
 lnl_status lnl_resample(const lnl_image *img, const lnl_window *win, int grey, float *out,
                         lnl_error *err);
+/* The same, rows split across par's threads (par may be NULL). */
+lnl_status lnl_resample_par(const lnl_image *img, const lnl_window *win, int grey, float *out,
+                            lnl_parallel *par, lnl_error *err);
 
 /* Checks pixels/size/stride of an image argument. */
 lnl_status lnl_check_image(const lnl_image *img, lnl_error *err);

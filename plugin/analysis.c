@@ -72,6 +72,7 @@ gboolean lnlfer_engine_open(LnlferEngine *e, GError **error) {
 }
 
 void lnlfer_engine_close(LnlferEngine *e) {
+  if (e->detecting) g_thread_join(e->detecting);
   lnl_context_free(e->context);
   lnl_detector_close(e->detector);
   lnl_model_close(e->model);
@@ -89,8 +90,23 @@ typedef struct rgb_copy {
   double sx, sy; /* copy pixels per drawable pixel */
 } rgb_copy;
 
+typedef struct Progress {
+  LnlferProgressFunc func;
+  gpointer data;
+  double from, to; /* the part of the whole that the current step covers */
+} Progress;
+
+/* Reports the fraction `done` of the current step; FALSE when the user cancelled. */
+static gboolean report(const Progress *p, double done, const char *what) {
+  return !p->func || p->func(done < 0 ? -1.0 : p->from + (p->to - p->from) * done, what, p->data);
+}
+
+static void set_cancelled(GError **error) {
+  g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The analysis was cancelled."));
+}
+
 static gboolean read_rgb(GeglBuffer *buf, const GeglRectangle *r, double scale, rgb_copy *out,
-                         GError **error) {
+                         const Progress *progress, GError **error) {
   int w = MAX(1, (int)floor(r->width * scale + 0.5)),
       h = MAX(1, (int)floor(r->height * scale + 0.5));
   if (scale >= 1.0) w = r->width, h = r->height, scale = 1.0;
@@ -111,6 +127,12 @@ static gboolean read_rgb(GeglBuffer *buf, const GeglRectangle *r, double scale, 
   int x0 = (int)floor(r->x * scale), y0 = (int)floor(r->y * scale);
   for (int y = 0; y < h; y += rows) {
     int n = MIN(rows, h - y);
+    if (progress && !report(progress, (double)y / h, NULL)) {
+      g_free(rgba);
+      g_clear_pointer(&out->pixels, g_free);
+      set_cancelled(error);
+      return FALSE;
+    }
     gegl_buffer_get(buf, GEGL_RECTANGLE(x0, y0 + y, w, n), scale, format, rgba, w * 4,
                     GEGL_ABYSS_CLAMP);
     guint8 *dst = out->pixels + (gsize)y * w * 3;
@@ -126,6 +148,43 @@ static gboolean read_rgb(GeglBuffer *buf, const GeglRectangle *r, double scale, 
 
 static lnl_image view_of(const rgb_copy *c) {
   return (lnl_image){c->pixels, c->width, c->height, (size_t)c->width * 3};
+}
+
+/* For an area larger than MAX_READ_SIDE: GIMP itself scales a copy of the area down, in a
+ * temporary image (its copy of the layer shares the layer's tiles until they change), with
+ * its own threads and mipmaps; far faster than fetching every tile of a huge layer into this
+ * process. FALSE when GIMP could not (the caller then scales the area itself). */
+static gboolean read_downscaled_by_gimp(GimpDrawable *drawable, const GeglRectangle *r,
+                                        double scale, rgb_copy *out, const Progress *progress,
+                                        GError **error) {
+  GimpImage *source = gimp_item_get_image(GIMP_ITEM(drawable));
+  GimpImage *tmp = gimp_image_new_with_precision(r->width, r->height, GIMP_RGB,
+                                                 gimp_image_get_precision(source));
+  if (!tmp) return FALSE;
+  gimp_image_undo_disable(tmp);
+  int w = MAX(1, (int)floor(r->width * scale + 0.5)),
+      h = MAX(1, (int)floor(r->height * scale + 0.5));
+  GimpLayer *layer = gimp_layer_new_from_drawable(drawable, tmp);
+  gboolean ok = layer && gimp_image_insert_layer(tmp, layer, NULL, 0) &&
+                gimp_layer_set_offsets(layer, 0, 0) &&
+                gimp_layer_resize(layer, r->width, r->height, -r->x, -r->y);
+  if (ok) {
+    gimp_context_push();
+    gimp_context_set_interpolation(GIMP_INTERPOLATION_LINEAR);
+    ok = gimp_layer_scale(layer, w, h, FALSE) &&
+         gimp_drawable_get_width(GIMP_DRAWABLE(layer)) == w &&
+         gimp_drawable_get_height(GIMP_DRAWABLE(layer)) == h;
+    gimp_context_pop();
+  }
+  if (ok) {
+    GeglBuffer *small = gimp_drawable_get_buffer(GIMP_DRAWABLE(layer));
+    ok = read_rgb(small, GEGL_RECTANGLE(0, 0, w, h), 1.0, out, progress, error);
+    g_object_unref(small);
+    out->sx = (double)w / r->width;
+    out->sy = (double)h / r->height;
+  }
+  gimp_image_delete(tmp);
+  return ok;
 }
 
 /* ---- Faces ------------------------------------------------------------------- */
@@ -163,7 +222,8 @@ static gboolean classify_refined(LnlferEngine *e, GeglBuffer *buf, const GeglRec
   int py1 = CLAMP((int)ceil(cy + side / 2), py0 + 1, r->height);
   GeglRectangle pr = {r->x + px0, r->y + py0, px1 - px0, py1 - py0};
   rgb_copy patch;
-  if (!read_rgb(buf, &pr, MIN(1.0, (double)PATCH_SIDE / MAX(pr.width, pr.height)), &patch, error))
+  if (!read_rgb(buf, &pr, MIN(1.0, (double)PATCH_SIDE / MAX(pr.width, pr.height)), &patch, NULL,
+                error))
     return FALSE;
   lnl_face pf = *f;
   pf.box.x = (f->box.x - px0) * patch.sx, pf.box.w *= patch.sx;
@@ -202,6 +262,97 @@ static int keep_selected(GimpImage *image, lnl_face *faces, int n, double dx, do
     if (gimp_selection_value(image, x, y) >= 128) faces[kept++] = faces[i];
   }
   return kept;
+}
+
+/* ---- Detection in a thread ------------------------------------------------------ */
+
+/* One detection. The thread owns the job once the analysis is cancelled (abandoned). */
+typedef struct DetectJob {
+  const lnl_detector *detector;
+  guint8 *pixels; /* the image copy; the job frees it */
+  lnl_image image;
+  lnl_detect_options options;
+  lnl_face *faces;
+  int count;
+  lnl_status status;
+  lnl_error err;
+  GMutex lock;
+  gboolean done, abandoned;
+  gint *busy; /* the engine's detect_busy, cleared when the thread ends */
+} DetectJob;
+
+static void job_free(DetectJob *job) {
+  g_free(job->pixels);
+  free(job->faces);
+  g_mutex_clear(&job->lock);
+  g_free(job);
+}
+
+static gpointer detect_thread(gpointer data) {
+  DetectJob *job = data;
+  lnl_status s =
+      lnl_detect(job->detector, &job->image, &job->options, &job->faces, &job->count, &job->err);
+  g_mutex_lock(&job->lock);
+  job->status = s;
+  job->done = TRUE;
+  gboolean abandoned = job->abandoned;
+  g_mutex_unlock(&job->lock);
+  gint *busy = job->busy;
+  if (abandoned) job_free(job);
+  g_atomic_int_set(busy, 0);
+  return NULL;
+}
+
+/* Runs the detector on `copy` in a thread, which owns copy->pixels while it runs (they are
+ * job->pixels, copy->pixels is NULL), reporting progress while it runs. On success returns
+ * the job (done; free with job_free); NULL when cancelled (the thread then finishes on its
+ * own) or when the detector failed (error set). */
+static DetectJob *detect(LnlferEngine *e, rgb_copy *copy, const lnl_detect_options *opt,
+                         const Progress *progress, GError **error) {
+  if (e->detecting) {
+    /* A cancelled detection still runs: let it finish first (it uses the processors). */
+    while (g_atomic_int_get(&e->detect_busy)) {
+      if (!report(progress, -1, NULL)) {
+        set_cancelled(error);
+        return NULL;
+      }
+      g_usleep(LNLFER_PROGRESS_INTERVAL_MS * 1000);
+    }
+    g_thread_join(e->detecting);
+    e->detecting = NULL;
+  }
+  DetectJob *job = g_new0(DetectJob, 1);
+  job->detector = e->detector;
+  job->pixels = copy->pixels;
+  job->image = view_of(copy);
+  job->options = *opt;
+  copy->pixels = NULL;
+  g_mutex_init(&job->lock);
+  job->busy = &e->detect_busy;
+  g_atomic_int_set(&e->detect_busy, 1);
+  GThread *thread = g_thread_new("lnlfer-detect", detect_thread, job);
+  gboolean cancelled = FALSE;
+  for (;;) {
+    g_mutex_lock(&job->lock);
+    gboolean done = job->done;
+    if (!done && cancelled) job->abandoned = TRUE;
+    g_mutex_unlock(&job->lock);
+    if (done) break;
+    if (cancelled) {
+      e->detecting = thread; /* it frees the job */
+      set_cancelled(error);
+      return NULL;
+    }
+    cancelled = !report(progress, -1, NULL);
+    if (!cancelled) g_usleep(LNLFER_PROGRESS_INTERVAL_MS * 1000);
+  }
+  g_thread_join(thread);
+  if (job->status != LNL_OK) {
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Face detection failed: %s"), job->err.message);
+    job_free(job);
+    return NULL;
+  }
+  return job;
 }
 
 static LnlferAnalysis *analysis_new(LnlferEngine *e, GimpDrawable *drawable,
@@ -247,13 +398,17 @@ LnlferAnalysis *lnlfer_analyze(LnlferEngine *e, GimpDrawable *drawable,
   double scale = MIN(1.0, (double)MAX_READ_SIDE / MAX(w, h));
   GeglBuffer *buf = gimp_drawable_get_buffer(drawable);
   rgb_copy copy = {0};
-  lnl_face *faces = NULL;
+  DetectJob *job = NULL;
   guint8 *crop = NULL;
   int n = 0;
   lnl_error err = {0};
   gboolean ok = FALSE;
-  if (progress) progress(0.02, _("Reading the layer"), pdata);
-  if (!read_rgb(buf, &r, scale, &copy, error)) goto out;
+  /* Steps: reading 0-10 %, detection 10-60 %, recognition 60-100 %. */
+  Progress step = {progress, pdata, 0.0, 0.1};
+  if (!report(&step, 0, _("Reading the layer"))) goto cancelled;
+  gboolean done = scale < 1.0 && read_downscaled_by_gimp(drawable, &r, scale, &copy, &step, error);
+  if (!done && error && *error) goto out; /* cancelled, or out of memory */
+  if (!done && !read_rgb(buf, &r, scale, &copy, &step, error)) goto out;
   a->read_scale = copy.sx;
   lnl_detect_options opt;
   lnl_detect_options_init(e->detector, &opt);
@@ -261,19 +416,23 @@ LnlferAnalysis *lnlfer_analyze(LnlferEngine *e, GimpDrawable *drawable,
   opt.min_face_size = (int)floor(settings->min_face_size * copy.sx);
   opt.max_faces = gimp_selection_is_empty(image) ? settings->max_faces : 0;
   opt.threads = CLAMP((int)g_get_num_processors(), 1, 8);
-  if (progress) progress(0.1, _("Finding faces"), pdata);
-  lnl_image img = view_of(&copy);
-  if (lnl_detect(e->detector, &img, &opt, &faces, &n, &err) != LNL_OK) {
-    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Face detection failed: %s"), err.message);
-    goto out;
-  }
+  step = (Progress){progress, pdata, 0.1, 0.6};
+  if (!report(&step, 0, _("Finding faces"))) goto cancelled;
+  /* The detector's thread owns the pixels while it runs; they come back with the job. */
+  job = detect(e, &copy, &opt, &step, error);
+  if (!job) goto out;
+  copy.pixels = job->pixels;
+  job->pixels = NULL;
+  lnl_face *faces = job->faces;
+  n = job->count;
   for (int i = 0; i < n; i++) face_to_full(&faces[i], &copy);
   n = keep_selected(image, faces, n, a->area.x, a->area.y);
   if (settings->max_faces > 0 && n > settings->max_faces) n = settings->max_faces;
   a->faces = g_new0(lnl_face_analysis, MAX(n, 1));
   crop = g_malloc((gsize)lnl_model_crop_side(e->model) * lnl_model_crop_side(e->model) * 3);
+  step = (Progress){progress, pdata, 0.6, 1.0};
   for (int i = 0; i < n; i++) {
-    if (progress) progress(0.5 + 0.5 * i / n, _("Recognizing expressions"), pdata);
+    if (!report(&step, (double)i / n, i ? NULL : _("Recognizing expressions"))) goto cancelled;
     lnl_face_analysis *fa = &a->faces[i];
     fa->face = faces[i];
     if (copy.sx < 1.0) {
@@ -287,13 +446,16 @@ LnlferAnalysis *lnlfer_analyze(LnlferEngine *e, GimpDrawable *drawable,
     a->count = i + 1;
   }
   if (n == 0) a->message = g_strdup(_("No face was found."));
-  if (progress) progress(1.0, NULL, pdata);
+  report(&step, 1.0, NULL);
   ok = TRUE;
+  goto out;
+cancelled:
+  set_cancelled(error);
 out:
   g_object_unref(buf);
   g_free(copy.pixels);
   g_free(crop);
-  free(faces);
+  if (job) job_free(job);
   if (!ok) {
     lnlfer_analysis_free(a);
     return NULL;

@@ -9,6 +9,8 @@ typedef struct LnlferEngine {
   lnl_model *model;
   lnl_detector *detector;
   lnl_context *context;
+  GThread *detecting; /* a cancelled analysis's detection that may still run, or NULL */
+  gint detect_busy;   /* whether a detection thread runs (atomic) */
 } LnlferEngine;
 
 /* Opens the expression and detector weights: $LNLFER_WEIGHTS / $LNLFER_DETECTOR, else the
@@ -37,11 +39,17 @@ typedef struct LnlferAnalysis {
 gboolean lnlfer_analysis_area(GimpDrawable *drawable, GeglRectangle *image_area,
                               GeglRectangle *drawable_area);
 
-/* Called between steps with the fraction done. */
-typedef void (*LnlferProgressFunc)(double fraction, const char *what, gpointer data);
+/* Called often (at least every PROGRESS_INTERVAL_MS while the detector runs) with the
+ * fraction done, or -1 while the detector runs (no fraction known: pulse), and with the
+ * step's name when a step begins (else NULL). Returns FALSE to cancel the analysis. */
+typedef gboolean (*LnlferProgressFunc)(double fraction, const char *what, gpointer data);
+#define LNLFER_PROGRESS_INTERVAL_MS 50
 
 /* Analyses `drawable`. No face is not an error: the result then holds 0 faces and a
- * message. NULL, with `error` set, when the engine fails. */
+ * message. NULL, with `error` set, when the engine fails, or when `progress` cancelled
+ * (error G_IO_ERROR_CANCELLED). The detector runs in a thread of its own while the caller
+ * keeps its interface alive in `progress`; a cancelled detection is left to finish in the
+ * background (the next analysis or lnlfer_engine_close waits for it). */
 LnlferAnalysis *lnlfer_analyze(LnlferEngine *engine, GimpDrawable *drawable,
                                const LnlferSettings *settings, LnlferProgressFunc progress,
                                gpointer progress_data, GError **error);

@@ -12,6 +12,7 @@ typedef struct DrawData {
   lnlr_scene scene;
   const LnlferSettings *settings;
   lnlr_legend_text legend;
+  lnlr_rect *tags; /* the labels' tags, when the labels are text layers */
 } DrawData;
 
 static GeglRectangle round_out(lnlr_rect r) {
@@ -70,6 +71,49 @@ static void draw_boxes(cairo_t *cr, cairo_surface_t *strip, double x, double y, 
   lnlr_draw_boxes(cr, &dd->scene, dd->settings->labels);
 }
 
+static void draw_boxes_and_tags(cairo_t *cr, cairo_surface_t *strip, double x, double y,
+                                gpointer data) {
+  DrawData *dd = data;
+  lnlr_draw_boxes_and_tags(cr, &dd->scene, dd->tags);
+}
+
+/* Each face's label as an editable text layer on top of `group`, where lnlr_draw_boxes
+ * puts its tag; tags[f] is then the tag to draw under it (made to fit the text as GIMP
+ * lays it out). FALSE, with no layer added, when GIMP cannot make text layers (no fonts,
+ * as with gimp-console --no-fonts). */
+static gboolean add_text_labels(GimpImage *image, GimpGroupLayer *group, const lnlr_scene *scene,
+                                lnlr_labels labels, lnlr_rect *tags) {
+  lnlr_label_rects(scene, labels, tags);
+  GimpFont *font = gimp_font_get_by_name("Sans-serif");
+  if (!font) font = gimp_context_get_font();
+  GeglColor *white = gegl_color_new("white");
+  GList *added = NULL;
+  gboolean ok = font != NULL;
+  /* The most confident face's label last, on top. */
+  for (int f = scene->count - 1; f >= 0 && ok; f--) {
+    if (tags[f].w <= 0) continue;
+    char text[512];
+    double px, pad;
+    lnlr_label_text(scene, f, labels, text, sizeof text);
+    lnlr_label_metrics(scene, f, &px, &pad);
+    GimpTextLayer *t = gimp_text_layer_new(image, text, font, px, gimp_unit_pixel());
+    ok = t && gimp_image_insert_layer(image, GIMP_LAYER(t), GIMP_LAYER(group), 0);
+    if (!ok) break;
+    added = g_list_prepend(added, t);
+    gimp_text_layer_set_color(t, white);
+    int x = (int)floor(tags[f].x + pad), y = (int)floor(tags[f].y + pad);
+    gimp_layer_set_offsets(GIMP_LAYER(t), x, y);
+    int w = gimp_drawable_get_width(GIMP_DRAWABLE(t)),
+        h = gimp_drawable_get_height(GIMP_DRAWABLE(t));
+    tags[f] = lnlr_rect_union(tags[f], (lnlr_rect){x - pad, y - pad, w + 2 * pad, h + 2 * pad});
+  }
+  if (!ok)
+    for (GList *l = added; l; l = l->next) gimp_image_remove_layer(image, GIMP_LAYER(l->data));
+  g_list_free(added);
+  g_object_unref(white);
+  return ok;
+}
+
 static GimpImageType layer_type(GimpImage *image) {
   switch (gimp_image_get_base_type(image)) {
   case GIMP_GRAY: return GIMP_GRAYA_IMAGE;
@@ -105,7 +149,7 @@ static gboolean select_faces(GimpImage *image, const LnlferAnalysis *a) {
 static gboolean build(GimpImage *image, GimpDrawable *source, const LnlferAnalysis *a,
                       const LnlferSettings *s, const char *json, GimpGroupLayer **group_out,
                       gboolean *attached, GError **error) {
-  DrawData dd = {lnlfer_analysis_scene(a), s, lnlfer_legend_text()};
+  DrawData dd = {lnlfer_analysis_scene(a), s, lnlfer_legend_text(), NULL};
   GimpLayer *parent = NULL;
   int position = 0;
   if (GIMP_IS_LAYER(source)) {
@@ -121,23 +165,54 @@ static gboolean build(GimpImage *image, GimpDrawable *source, const LnlferAnalys
   *group_out = group;
   if (s->region_map) {
     GimpLayer *l = add_layer(image, group, _("Region map"), &a->area, s->opacity, error);
-    GeglRectangle content = round_out(lnlr_rect_union(lnlr_region_map_extents(&dd.scene),
-                                                      lnlr_legend_rect(&dd.scene, &dd.legend)));
-    if (!l || !fill_layer(l, &content, draw_region_map, &dd, error)) return FALSE;
+    /* The map around the faces and the legend in its corner, each on its own: on a huge
+     * layer the space between them stays empty (no pixels written). */
+    GeglRectangle map = round_out(lnlr_region_map_extents(&dd.scene));
+    GeglRectangle legend = round_out(lnlr_legend_rect(&dd.scene, &dd.legend));
+    if (!l || !fill_layer(l, &map, draw_region_map, &dd, error) ||
+        !fill_layer(l, &legend, draw_region_map, &dd, error))
+      return FALSE;
   }
   if (s->boxes) {
+    gboolean text = s->text_labels && s->labels != LNLR_LABELS_NONE;
     GimpLayer *l = add_layer(image, group, _("Boxes and labels"), &a->area, 100.0, error);
-    GeglRectangle content = round_out(lnlr_boxes_extents(&dd.scene, s->labels));
-    if (!l || !fill_layer(l, &content, draw_boxes, &dd, error)) return FALSE;
+    if (!l) return FALSE;
+    if (text) {
+      dd.tags = g_new0(lnlr_rect, MAX(1, a->count));
+      text = add_text_labels(image, group, &dd.scene, s->labels, dd.tags);
+      if (!text) {
+        g_clear_pointer(&dd.tags, g_free);
+        gimp_message(_("GIMP cannot make text layers here (no fonts?): the labels are drawn "
+                       "into the boxes layer instead."));
+      }
+    }
+    lnlr_rect extent = lnlr_boxes_extents(&dd.scene, text ? LNLR_LABELS_NONE : s->labels);
+    for (int f = 0; text && f < a->count; f++) extent = lnlr_rect_union(extent, dd.tags[f]);
+    GeglRectangle content = round_out(extent);
+    gboolean ok = fill_layer(l, &content, text ? draw_boxes_and_tags : draw_boxes, &dd, error);
+    g_free(dd.tags);
+    if (!ok) return FALSE;
   }
   GimpParasite *p =
       gimp_parasite_new(RESULTS_PARASITE, GIMP_PARASITE_PERSISTENT | GIMP_PARASITE_UNDOABLE,
                         (guint32)strlen(json) + 1, json);
   gboolean ok = *attached = gimp_image_attach_parasite(image, p);
   gimp_parasite_free(p);
-  if (ok && s->select_faces) ok = select_faces(image, a);
-  if (!ok) g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Cannot store the results on the image."));
-  return ok;
+  if (!ok) {
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Cannot store the results on the image."));
+    return FALSE;
+  }
+  /* For the tests (tests/plugin): fail when all but the selection is made, to check that an
+   * aborted run leaves nothing half made. */
+  if (g_getenv("LNLFER_TEST_FAIL_ANNOTATION")) {
+    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "LNLFER_TEST_FAIL_ANNOTATION is set");
+    return FALSE;
+  }
+  if (s->select_faces && !select_faces(image, a)) {
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Cannot select the faces."));
+    return FALSE;
+  }
+  return TRUE;
 }
 
 gboolean lnlfer_annotate(GimpImage *image, GimpDrawable *source, const LnlferAnalysis *a,

@@ -1,7 +1,9 @@
 /* The interactive dialog and its live preview. The preview shows the analysed area
  * scaled down with the annotations drawn by lnlfer-render over it. The analysis is cached:
  * only a change of a detection setting (threshold, sizes) analyses again, after a short
- * pause in the changes; display settings only redraw. */
+ * pause in the changes; display settings only redraw. While it analyses, the dialog stays
+ * alive: a progress bar shows how far it is, and Stop, a new detection setting, OK or
+ * Cancel cancel it. */
 #include "dialog.h"
 
 #include <libgimp/gimpui.h>
@@ -15,7 +17,7 @@ typedef struct Preview {
   GimpProcedureConfig *config;
   GimpDrawable *drawable;
   LnlferEngine *engine;
-  GtkWidget *area, *status;
+  GtkWidget *area, *status, *progress, *stop;
   cairo_surface_t *image; /* the analysed area at preview scale */
   GeglRectangle rect;     /* the analysed area, image pixels */
   double scale;           /* preview pixels per image pixel */
@@ -23,6 +25,11 @@ typedef struct Preview {
   cairo_surface_t *map; /* region map at preview scale, in colours map_cmap */
   int map_cmap;
   guint timeout;
+  gboolean busy;    /* an analysis runs (the main loop turns inside it) */
+  gboolean cancel;  /* ... and is to stop */
+  gboolean again;   /* ... and is to start again when it has stopped */
+  gboolean closing; /* the dialog has been answered */
+  gint64 last_pulse;
 } Preview;
 
 static const char *const detection_props[] = {"threshold", "min-face-size", "max-faces"};
@@ -31,33 +38,106 @@ static void set_status(Preview *p, const char *text) {
   gtk_label_set_text(GTK_LABEL(p->status), text);
 }
 
+/* The preview's pixels as GIMP scales them down for its own previews (fast even for a huge
+ * layer: no tile comes into this process); FALSE when GIMP gives another size. */
+static gboolean read_thumbnail(Preview *p, const GeglRectangle *dr, int w, int h) {
+  int aw = 0, ah = 0, bpp = 0;
+  GBytes *bytes = gimp_drawable_get_sub_thumbnail_data(p->drawable, dr->x, dr->y, dr->width,
+                                                       dr->height, w, h, &aw, &ah, &bpp);
+  gsize size = 0;
+  const guint8 *src = bytes ? g_bytes_get_data(bytes, &size) : NULL;
+  gboolean ok = src && aw == w && ah == h && bpp >= 1 && bpp <= 4 && size >= (gsize)w * h * bpp;
+  unsigned char *data = cairo_image_surface_get_data(p->image);
+  int stride = cairo_image_surface_get_stride(p->image);
+  for (int y = 0; ok && y < h; y++) {
+    guint32 *row = (guint32 *)(void *)(data + (gsize)y * stride);
+    for (int x = 0; x < w; x++, src += bpp) {
+      guint r = src[0], g = bpp >= 3 ? src[1] : r, b = bpp >= 3 ? src[2] : r;
+      guint a = bpp == 2 ? src[1] : bpp == 4 ? src[3] : 255;
+      row[x] = a << 24 | (r * a + 127) / 255 << 16 | (g * a + 127) / 255 << 8 | (b * a + 127) / 255;
+    }
+  }
+  if (bytes) g_bytes_unref(bytes);
+  return ok;
+}
+
 static void read_image(Preview *p) {
   GeglRectangle dr;
   if (!lnlfer_analysis_area(p->drawable, &p->rect, &dr)) return;
   p->scale = MIN(1.0, (double)PREVIEW_SIZE / MAX(dr.width, dr.height));
   int w = MAX(1, (int)floor(dr.width * p->scale)), h = MAX(1, (int)floor(dr.height * p->scale));
   p->image = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
-  GeglBuffer *buf = gimp_drawable_get_buffer(p->drawable);
   cairo_surface_flush(p->image);
-  gegl_buffer_get(buf,
-                  GEGL_RECTANGLE((int)floor(dr.x * p->scale), (int)floor(dr.y * p->scale), w, h),
-                  p->scale, babl_format("cairo-ARGB32"), cairo_image_surface_get_data(p->image),
-                  cairo_image_surface_get_stride(p->image), GEGL_ABYSS_CLAMP);
+  if (!read_thumbnail(p, &dr, w, h)) {
+    GeglBuffer *buf = gimp_drawable_get_buffer(p->drawable);
+    gegl_buffer_get(buf,
+                    GEGL_RECTANGLE((int)floor(dr.x * p->scale), (int)floor(dr.y * p->scale), w, h),
+                    p->scale, babl_format("cairo-ARGB32"), cairo_image_surface_get_data(p->image),
+                    cairo_image_surface_get_stride(p->image), GEGL_ABYSS_CLAMP);
+    g_object_unref(buf);
+  }
   cairo_surface_mark_dirty(p->image);
-  g_object_unref(buf);
   gtk_widget_set_size_request(p->area, w, h);
+}
+
+static void schedule_analysis(Preview *p, guint delay_ms);
+
+/* Keeps the dialog alive during an analysis: shows the progress, handles events (which
+ * may ask to cancel). */
+static gboolean preview_progress(double fraction, const char *what, gpointer data) {
+  Preview *p = data;
+  gint64 now = g_get_monotonic_time();
+  if (what) gtk_progress_bar_set_text(GTK_PROGRESS_BAR(p->progress), what);
+  if (fraction >= 0) {
+    gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(p->progress), fraction);
+  } else if (now - p->last_pulse >= 100000) {
+    gtk_progress_bar_pulse(GTK_PROGRESS_BAR(p->progress));
+    p->last_pulse = now;
+  }
+  while (!p->cancel && gtk_events_pending()) gtk_main_iteration();
+  return !p->cancel;
+}
+
+static void stop_clicked(GtkButton *button, Preview *p) {
+  if (p->busy) p->cancel = TRUE;
+}
+
+/* Every answer of the dialog (OK, Cancel, closing it) stops a running analysis first. */
+static void dialog_response(GtkDialog *dialog, gint response, Preview *p) {
+  p->closing = TRUE;
+  if (p->busy) p->cancel = TRUE;
 }
 
 static void analyse(Preview *p) {
   LnlferSettings s;
   GError *error = NULL;
+  if (p->busy) { /* a change during an analysis: stop it and start again */
+    p->cancel = p->again = TRUE;
+    return;
+  }
   lnlfer_settings_from_config(p->config, &s);
   set_status(p, _("Finding faces..."));
-  while (gtk_events_pending()) gtk_main_iteration();
   g_clear_pointer(&p->analysis, lnlfer_analysis_free);
   g_clear_pointer(&p->map, cairo_surface_destroy);
-  p->analysis = lnlfer_analyze(p->engine, p->drawable, &s, NULL, NULL, &error);
-  if (!p->analysis) {
+  gtk_widget_queue_draw(p->area);
+  p->busy = TRUE;
+  p->cancel = p->again = FALSE;
+  gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(p->progress), 0.0);
+  gtk_widget_show(p->progress);
+  gtk_widget_show(p->stop);
+  LnlferAnalysis *result = lnlfer_analyze(p->engine, p->drawable, &s, preview_progress, p, &error);
+  p->busy = FALSE;
+  gtk_widget_hide(p->progress);
+  gtk_widget_hide(p->stop);
+  p->analysis = result;
+  if (!p->analysis && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    g_error_free(error);
+    if (p->again && !p->closing) {
+      schedule_analysis(p, ANALYSE_DELAY_MS);
+    } else {
+      set_status(p, _("Stopped. Change a detection setting to analyze again."));
+    }
+  } else if (!p->analysis) {
     set_status(p, error->message);
     g_error_free(error);
   } else if (p->analysis->count == 0) {
@@ -169,10 +249,11 @@ gboolean lnlfer_dialog(GimpProcedure *procedure, GimpProcedureConfig *config,
   gimp_procedure_dialog_get_scale_entry(pd, "opacity", 1.0);
   frame(pd, "detection", _("Detection"), "threshold", "min-face-size", "max-faces", NULL);
   frame(pd, "output", _("Annotations"), "region-map", "opacity", "colormap", "boxes",
-        "label-content", "select-faces", NULL);
+        "label-content", "text-labels", "select-faces", NULL);
   gimp_procedure_dialog_set_sensitive(pd, "opacity", TRUE, G_OBJECT(config), "region-map", FALSE);
   gimp_procedure_dialog_set_sensitive(pd, "colormap", TRUE, G_OBJECT(config), "region-map", FALSE);
   gimp_procedure_dialog_set_sensitive(pd, "label-content", TRUE, G_OBJECT(config), "boxes", FALSE);
+  gimp_procedure_dialog_set_sensitive(pd, "text-labels", TRUE, G_OBJECT(config), "boxes", FALSE);
   GtkWidget *options =
       gimp_procedure_dialog_fill_box(pd, "options-box", "detection", "output", NULL);
   gtk_widget_set_size_request(options, 300, -1);
@@ -190,6 +271,19 @@ gboolean lnlfer_dialog(GimpProcedure *procedure, GimpProcedureConfig *config,
   gtk_widget_set_valign(p.area, GTK_ALIGN_START);
   gtk_box_pack_start(GTK_BOX(preview_box), p.area, FALSE, FALSE, 0);
   gtk_box_pack_start(GTK_BOX(preview_box), p.status, FALSE, FALSE, 0);
+  GtkWidget *progress_box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+  p.progress = gtk_progress_bar_new();
+  gtk_progress_bar_set_show_text(GTK_PROGRESS_BAR(p.progress), TRUE);
+  /* TRANSLATORS: the button that stops the preview's analysis */
+  p.stop = gtk_button_new_with_mnemonic(_("_Stop"));
+  gtk_box_pack_start(GTK_BOX(progress_box), p.progress, TRUE, TRUE, 0);
+  gtk_box_pack_start(GTK_BOX(progress_box), p.stop, FALSE, FALSE, 0);
+  gtk_box_pack_start(GTK_BOX(preview_box), progress_box, FALSE, FALSE, 0);
+  gtk_widget_set_no_show_all(p.progress, TRUE); /* shown while analysing */
+  gtk_widget_set_no_show_all(p.stop, TRUE);
+  g_signal_connect(p.stop, "clicked", G_CALLBACK(stop_clicked), &p);
+  g_signal_connect(dialog, "response", G_CALLBACK(dialog_response), &p);
+  gtk_widget_show(progress_box);
   gtk_widget_show(p.area);
   gtk_widget_show(p.status);
   g_signal_connect(p.area, "draw", G_CALLBACK(draw_preview), &p);

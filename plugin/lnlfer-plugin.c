@@ -3,6 +3,7 @@
  * layer group (one undo step). Also callable from scripts: it returns the number of faces
  * and the results as JSON, which are also stored on the image (parasite "lnlfer-results").
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
@@ -10,6 +11,8 @@
 #include "dialog.h"
 #include "lnlfer-plugin.h"
 #include "results-json.h"
+
+#define PLUGIN_TILE_CACHE_MB 256
 
 typedef struct _Lnlfer Lnlfer;
 typedef struct _LnlferClass LnlferClass;
@@ -115,6 +118,14 @@ void lnlfer_add_arguments(GimpProcedure *procedure) {
                                       _("Replace the selection with the faces' boxes"), FALSE,
                                       G_PARAM_READWRITE);
 
+  /* Last, so that scripts passing the arguments in order keep working. */
+  gimp_procedure_add_boolean_argument(procedure, "text-labels",
+                                      _("Labels as editable text _layers"),
+                                      _("Write each face's label as a GIMP text layer in the "
+                                        "layer group, which can be edited, instead of drawing "
+                                        "it into the boxes layer"),
+                                      FALSE, G_PARAM_READWRITE);
+
   gimp_procedure_add_int_return_value(procedure, "n-faces", _("Faces"), _("Number of faces found"),
                                       0, G_MAXINT, 0, G_PARAM_READWRITE);
   gimp_procedure_add_string_return_value(procedure, "results", _("Results"),
@@ -126,8 +137,8 @@ void lnlfer_add_arguments(GimpProcedure *procedure) {
 void lnlfer_settings_from_config(GimpProcedureConfig *config, LnlferSettings *s) {
   memset(s, 0, sizeof *s);
   g_object_get(config, "threshold", &s->threshold, "min-face-size", &s->min_face_size, "max-faces",
-               &s->max_faces, "region-map", &s->region_map, "boxes", &s->boxes, "opacity",
-               &s->opacity, "select-faces", &s->select_faces, NULL);
+               &s->max_faces, "region-map", &s->region_map, "boxes", &s->boxes, "text-labels",
+               &s->text_labels, "opacity", &s->opacity, "select-faces", &s->select_faces, NULL);
   s->labels = (lnlr_labels)gimp_procedure_config_get_choice_id(config, "label-content");
   s->colormap = (lnlr_colormap)gimp_procedure_config_get_choice_id(config, "colormap");
 }
@@ -153,9 +164,29 @@ lnlr_legend_text lnlfer_legend_text(void) {
 
 /* ---- Running --------------------------------------------------------------- */
 
-static void show_progress(double fraction, const char *what, gpointer data) {
+/* GIMP's progress bar: the step's name and the fraction done, or a pulse every 0.2 s while
+ * the detector runs. Cancelling there ends the plug-in (GIMP's doing); as the image is only
+ * changed after the analysis, in one undo group, it is then left as it was. */
+static gboolean show_progress(double fraction, const char *what, gpointer data) {
+  gint64 *last_pulse = data, now = g_get_monotonic_time();
+  /* For the tests (tests/plugin): cancel while the detector runs. */
+  if (fraction < 0 && g_getenv("LNLFER_TEST_CANCEL")) return FALSE;
   if (what) gimp_progress_set_text(what);
-  gimp_progress_update(fraction);
+  if (fraction >= 0) {
+    gimp_progress_update(fraction);
+  } else if (now - *last_pulse >= 200000) {
+    gimp_progress_pulse();
+    *last_pulse = now;
+  }
+  return TRUE;
+}
+
+static void report_peak_memory(void) {
+  char *status = NULL;
+  if (!g_file_get_contents("/proc/self/status", &status, NULL, NULL)) return;
+  const char *hwm = strstr(status, "VmHWM:");
+  if (hwm) g_printerr("lnlfer: peak memory %ld MB\n", strtol(hwm + 6, NULL, 10) / 1024);
+  g_free(status);
 }
 
 static GimpValueArray *fail(GimpProcedure *procedure, GimpPDBStatusType status, GError *error) {
@@ -171,6 +202,10 @@ static GimpValueArray *lnlfer_run(GimpProcedure *procedure, GimpRunMode run_mode
   LnlferSettings settings;
 
   gegl_init(NULL, NULL);
+  /* The layer's tiles come from GIMP into this process's GEGL cache, which GIMP sizes like
+   * its own (half the memory by default); reading a huge layer once, in strips, needs
+   * little of it, so bound it: the plug-in's memory then stays bounded too. */
+  g_object_set(gegl_config(), "tile-cache-size", (guint64)PLUGIN_TILE_CACHE_MB << 20, NULL);
   if (gimp_core_object_array_get_length((GObject **)drawables) != 1) {
     g_set_error(&error, GIMP_PLUG_IN_ERROR, 0, _("Procedure '%s' works with one layer."),
                 PLUG_IN_PROC);
@@ -189,10 +224,13 @@ static GimpValueArray *lnlfer_run(GimpProcedure *procedure, GimpRunMode run_mode
     g_clear_pointer(&analysis, lnlfer_analysis_free);
   if (!analysis) {
     gimp_progress_init(_("Finding faces"));
-    analysis = lnlfer_analyze(&engine, drawable, &settings, show_progress, NULL, &error);
+    gint64 last_pulse = 0;
+    analysis = lnlfer_analyze(&engine, drawable, &settings, show_progress, &last_pulse, &error);
     gimp_progress_end();
   }
   lnlfer_engine_close(&engine);
+  if (!analysis && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return fail(procedure, GIMP_PDB_CANCEL, error);
   if (!analysis) return fail(procedure, GIMP_PDB_EXECUTION_ERROR, error);
 
   char *json = lnlfer_results_json(analysis);
@@ -205,6 +243,10 @@ static GimpValueArray *lnlfer_run(GimpProcedure *procedure, GimpRunMode run_mode
   if (n == 0 && run_mode == GIMP_RUN_INTERACTIVE) gimp_message(analysis->message);
   lnlfer_analysis_free(analysis);
   if (run_mode != GIMP_RUN_NONINTERACTIVE) gimp_displays_flush();
+
+  /* For the tests (tests/plugin): the plug-in process's peak memory (VmHWM; getrusage's
+   * ru_maxrss would include GIMP's, which the process had before exec). */
+  if (g_getenv("LNLFER_REPORT_MEMORY")) report_peak_memory();
 
   GimpValueArray *rv = gimp_procedure_new_return_values(procedure, GIMP_PDB_SUCCESS, NULL);
   GIMP_VALUES_SET_INT(rv, 1, n);

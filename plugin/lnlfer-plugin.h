@@ -22,6 +22,7 @@ typedef struct LnlferSettings {
   /* display: changing these means drawing again */
   gboolean region_map;
   gboolean boxes;
+  gboolean text_labels; /* labels as editable text layers, not drawn into the boxes layer */
   gboolean select_faces;
   double opacity; /* region-map layer opacity, 0..100 */
   lnlr_colormap colormap;

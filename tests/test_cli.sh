@@ -1,5 +1,6 @@
 #!/bin/sh
-# lnlfer classify end to end: CSV columns and values, JSON, errors and exit codes.
+# lnlfer end to end: classify (CSV columns and values, JSON, errors and exit codes), detect,
+# analyze and annotate.
 # usage: test_cli.sh LNLFER WEIGHTS SAMPLE_IMAGE DETECTOR PHOTO
 set -u
 LNLFER=$1 WEIGHTS=$2 SAMPLE=$3 DETECTOR=$4 PHOTO=$5
@@ -92,4 +93,46 @@ PY
 printf 'x' >"$tmp/bad.safetensors"
 "$LNLFER" detect --detector "$tmp/bad.safetensors" "$PHOTO" >/dev/null 2>"$tmp/err"
 [ $? -eq 1 ] && grep -q "bad.safetensors" "$tmp/err" && ok "corrupt detector refused" || bad "corrupt detector"
+
+# The annotate checks read PNGs with PIL (Debian's python3-pil, from scripts/install-deps).
+PY_PIL=python3
+for p in /usr/bin/python3 python3; do
+  if "$p" -c 'import PIL' 2>/dev/null; then PY_PIL=$p; break; fi
+done
+# annotate: the picture (same size, changed where the face is, not everywhere) and the JSON
+"$LNLFER" annotate --weights "$WEIGHTS" --detector "$DETECTOR" -o "$tmp/ann.png" \
+  --json "$tmp/ann.json" --labels top-3 "$PHOTO" 2>"$tmp/err" || bad "annotate exits 0"
+grep -q "1 face" "$tmp/err" && ok "annotate reports the face count" || bad "annotate count"
+"$PY_PIL" - "$PHOTO" "$tmp/ann.png" "$tmp/ann.json" "$tmp/an.json" <<'PY' && ok "annotate PNG and JSON" || bad "annotate PNG and JSON"
+import json, sys
+from PIL import Image, ImageChops
+src = Image.open(sys.argv[1]).convert("RGB")
+out = Image.open(sys.argv[2])
+assert out.size == src.size, (out.size, src.size)
+d = json.load(open(sys.argv[3]))
+assert set(d) == {"file", "width", "height", "faces"} and d["width"] == src.width, d.keys()
+assert len(d["faces"]) == 1 and d["faces"][0]["label"] in d["faces"][0]["probabilities"]
+assert d["faces"] == json.load(open(sys.argv[4]))[0]["faces"]  # the same JSON as analyze
+x, y, w, h = (round(v) for v in d["faces"][0]["box"])
+diff = ImageChops.difference(src, out.convert("RGB")).convert("L")
+inside = diff.crop((x + 5, y + 5, x + w - 5, y + h - 5))
+changed_inside = sum(1 for p in inside.getdata() if p > 8) / (inside.width * inside.height)
+changed_all = sum(1 for p in diff.getdata() if p > 8) / (src.width * src.height)
+assert changed_inside > 0.3, changed_inside  # the region map covers the face
+assert changed_all < 0.3, changed_all       # the rest of the photo shows through
+PY
+"$LNLFER" annotate --weights "$WEIGHTS" --detector "$DETECTOR" --no-boxes --no-region-map \
+  -o "$tmp/plain.png" "$PHOTO" 2>/dev/null || bad "annotate without drawing exits 0"
+"$PY_PIL" - "$PHOTO" "$tmp/plain.png" <<'PY' && ok "annotate draws nothing when asked for nothing" || bad "annotate --no-boxes --no-region-map"
+import sys
+from PIL import Image
+assert Image.open(sys.argv[1]).convert("RGB").tobytes() == Image.open(sys.argv[2]).convert("RGB").tobytes()
+PY
+"$LNLFER" annotate --weights "$WEIGHTS" --detector "$DETECTOR" "$PHOTO" >/dev/null 2>&1
+[ $? -eq 2 ] && ok "annotate without -o exits 2" || bad "annotate without -o"
+"$LNLFER" annotate --labels all -o "$tmp/x.png" "$PHOTO" >/dev/null 2>&1
+[ $? -eq 2 ] && ok "annotate bad --labels exits 2" || bad "annotate bad --labels"
+"$LNLFER" annotate --weights "$WEIGHTS" --detector "$DETECTOR" -o "$tmp/no/such/dir.png" "$PHOTO" \
+  >/dev/null 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "cannot write" "$tmp/err" && ok "annotate unwritable output exits 1" || bad "annotate unwritable output"
 exit $fail

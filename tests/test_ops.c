@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "lnl_nhwc.h"
 #include "lnl_ops.h"
 
 #define TOL 1e-4
@@ -210,43 +211,52 @@ static void test_conv_case(const conv_case *cc, int has_bias, int relu) {
 
 static const conv_case conv_cases[] = {
     /* cin cout  h   w  kh kw  s  p  g */
-    {3, 5, 7, 7, 1, 1, 1, 0, 1},     /* pointwise: no scratch */
-    {1, 1, 1, 1, 1, 1, 1, 0, 1},     /* 1x1 everything */
-    {6, 9, 3, 5, 1, 1, 1, 0, 3},     /* grouped pointwise */
-    {5, 4, 13, 9, 1, 1, 2, 0, 1},    /* 1x1 stride 2 */
-    {3, 2, 3, 5, 1, 1, 1, 1, 1},     /* 1x1 with padding */
-    {3, 8, 13, 9, 3, 3, 1, 1, 1},    /* 3x3 same */
-    {5, 7, 7, 7, 3, 3, 2, 1, 1},     /* 3x3 stride 2 */
-    {3, 3, 3, 5, 3, 3, 1, 0, 1},     /* 3x3 valid on 3x5 -> 1x3 */
-    {2, 5, 13, 9, 3, 3, 2, 0, 1},    /* 3x3 stride 2 valid */
-    {4, 3, 8, 6, 3, 3, 2, 2, 1},     /* pad 2, even input */
-    {1, 3, 1, 1, 3, 3, 1, 1, 1},     /* 1x1 input, 3x3 kernel */
-    {3, 4, 9, 13, 5, 5, 1, 2, 1},    /* 5x5 same */
-    {2, 3, 7, 7, 5, 5, 2, 2, 1},     /* 5x5 stride 2 */
-    {3, 2, 5, 5, 5, 5, 1, 0, 1},     /* 5x5 on 5x5 -> 1x1 */
-    {3, 5, 7, 9, 1, 3, 1, 1, 1},     /* 1x3 */
-    {3, 5, 7, 9, 3, 1, 1, 0, 1},     /* 3x1 */
-    {4, 6, 13, 9, 3, 5, 2, 1, 1},    /* 3x5 stride 2 */
-    {5, 3, 9, 13, 5, 3, 1, 2, 1},    /* 5x3 pad 2 */
-    {4, 6, 7, 7, 3, 3, 1, 1, 2},     /* groups 2 */
-    {6, 4, 13, 9, 5, 5, 2, 2, 2},    /* groups 2, 5x5 stride 2 */
-    {6, 6, 7, 5, 1, 3, 1, 1, 2},     /* groups 2, 1x3 */
-    {7, 7, 7, 7, 3, 3, 1, 1, 7},     /* depthwise */
-    {5, 5, 13, 9, 3, 3, 2, 1, 5},    /* depthwise stride 2 */
-    {3, 6, 9, 7, 5, 5, 1, 2, 3},     /* depthwise, multiplier 2 */
-    {9, 9, 1, 1, 3, 3, 1, 1, 9},     /* depthwise on 1x1 */
-    {32, 64, 24, 24, 3, 3, 1, 1, 1}, /* large: the product splits over threads */
-    {16, 33, 23, 21, 3, 3, 1, 1, 1}, /* large, odd pixel count */
-    {64, 48, 20, 19, 1, 1, 1, 0, 1}, /* large pointwise */
-    {32, 32, 24, 24, 3, 3, 1, 1, 2}, /* large grouped */
-    {48, 48, 31, 31, 3, 3, 2, 1, 48} /* large depthwise */
+    {3, 5, 7, 7, 1, 1, 1, 0, 1},      /* pointwise: no scratch */
+    {1, 1, 1, 1, 1, 1, 1, 0, 1},      /* 1x1 everything */
+    {6, 9, 3, 5, 1, 1, 1, 0, 3},      /* grouped pointwise */
+    {5, 4, 13, 9, 1, 1, 2, 0, 1},     /* 1x1 stride 2 */
+    {3, 2, 3, 5, 1, 1, 1, 1, 1},      /* 1x1 with padding */
+    {3, 8, 13, 9, 3, 3, 1, 1, 1},     /* 3x3 same */
+    {5, 7, 7, 7, 3, 3, 2, 1, 1},      /* 3x3 stride 2 */
+    {3, 3, 3, 5, 3, 3, 1, 0, 1},      /* 3x3 valid on 3x5 -> 1x3 */
+    {2, 5, 13, 9, 3, 3, 2, 0, 1},     /* 3x3 stride 2 valid */
+    {4, 3, 8, 6, 3, 3, 2, 2, 1},      /* pad 2, even input */
+    {1, 3, 1, 1, 3, 3, 1, 1, 1},      /* 1x1 input, 3x3 kernel */
+    {3, 4, 9, 13, 5, 5, 1, 2, 1},     /* 5x5 same */
+    {2, 3, 7, 7, 5, 5, 2, 2, 1},      /* 5x5 stride 2 */
+    {3, 2, 5, 5, 5, 5, 1, 0, 1},      /* 5x5 on 5x5 -> 1x1 */
+    {3, 5, 7, 9, 1, 3, 1, 1, 1},      /* 1x3 */
+    {3, 5, 7, 9, 3, 1, 1, 0, 1},      /* 3x1 */
+    {4, 6, 13, 9, 3, 5, 2, 1, 1},     /* 3x5 stride 2 */
+    {5, 3, 9, 13, 5, 3, 1, 2, 1},     /* 5x3 pad 2 */
+    {4, 6, 7, 7, 3, 3, 1, 1, 2},      /* groups 2 */
+    {6, 4, 13, 9, 5, 5, 2, 2, 2},     /* groups 2, 5x5 stride 2 */
+    {6, 6, 7, 5, 1, 3, 1, 1, 2},      /* groups 2, 1x3 */
+    {7, 7, 7, 7, 3, 3, 1, 1, 7},      /* depthwise */
+    {5, 5, 13, 9, 3, 3, 2, 1, 5},     /* depthwise stride 2 */
+    {3, 6, 9, 7, 5, 5, 1, 2, 3},      /* depthwise, multiplier 2 */
+    {9, 9, 1, 1, 3, 3, 1, 1, 9},      /* depthwise on 1x1 */
+    {32, 64, 24, 24, 3, 3, 1, 1, 1},  /* large: the product splits over threads */
+    {16, 33, 23, 21, 3, 3, 1, 1, 1},  /* large, odd pixel count */
+    {64, 48, 20, 19, 1, 1, 1, 0, 1},  /* large pointwise */
+    {32, 32, 24, 24, 3, 3, 1, 1, 2},  /* large grouped */
+    {48, 48, 31, 31, 3, 3, 2, 1, 48}, /* large depthwise */
+    {24, 24, 20, 37, 3, 3, 1, 1, 24}, /* depthwise 3x3 same, wide rows: the SIMD kernel */
+    {4, 4, 2, 9, 3, 3, 1, 1, 4},      /* depthwise 3x3 same, narrower than a vector */
+    {3, 3, 1, 10, 3, 3, 1, 1, 3},     /* depthwise 3x3 same, one row, one vector */
+    {40, 13, 9, 7, 1, 1, 1, 0, 1},    /* pointwise: row and pixel tails of the SIMD kernel */
 };
 
 static void test_conv(void) {
   size_t ncases = sizeof conv_cases / sizeof conv_cases[0];
-  for (size_t i = 0; i < ncases; i++)
-    for (int has_bias = 0; has_bias <= 1; has_bias++)
-      for (int relu = 0; relu <= 1; relu++) test_conv_case(&conv_cases[i], has_bias, relu);
+  /* every kernel set this CPU runs (the depthwise 3x3 case has SIMD kernels) */
+  const char *kernels[] = {"avx512", "avx2", "generic"};
+  for (int k = 0; k < 3; k++) {
+    if (!lnl_nhwc_set_kernel(kernels[k])) continue;
+    for (size_t i = 0; i < ncases; i++)
+      for (int has_bias = 0; has_bias <= 1; has_bias++)
+        for (int relu = 0; relu <= 1; relu++) test_conv_case(&conv_cases[i], has_bias, relu);
+  }
 }
 
 /* ---- batch-norm folding ---- */
@@ -778,6 +788,208 @@ static void test_gemm(void) {
   test_gemm_case(0, 0, 3, 40, 5, 0, 0.0f, 0); /* threads < 1 means one */
 }
 
+/* ---- channels-last operators (engine/lnl_nhwc.h) ---- */
+
+typedef struct nhwc_case {
+  int cin, cout, h, w, k, groups, images;
+  int in_pad, out_pad; /* extra channels around each pixel: maps are slices of wider ones */
+  int window;          /* the input is a window of a map 3 pixels wider and taller */
+} nhwc_case;
+
+/* A map of h x w pixels with c channels inside pixels of c + 2 * pad floats, channel pad
+ * first; with window, inside a map of (h + 3) x (w + 3) pixels at (2, 1). */
+static lnl_map nhwc_map(float *buf, int h, int w, int c, int pad, int window) {
+  int cs = c + 2 * pad, ww = window ? w + 3 : w;
+  float *origin = buf + (window ? ((size_t)1 * ww + 2) * cs : 0) + pad;
+  return (lnl_map){origin, h, w, (size_t)ww * cs, (size_t)cs};
+}
+
+static size_t nhwc_size(int h, int w, int c, int pad, int window) {
+  return (size_t)(window ? h + 3 : h) * (window ? w + 3 : w) * (c + 2 * pad);
+}
+
+static void nhwc_to_chw(const lnl_map *m, int c, float *out) {
+  for (int ch = 0; ch < c; ch++)
+    for (int y = 0; y < m->h; y++)
+      for (int x = 0; x < m->w; x++)
+        out[((size_t)ch * m->h + y) * m->w + x] = m->data[y * m->rs + x * m->cs + ch];
+}
+
+static void nhwc_conv_case(const nhwc_case *nc, int has_bias, int relu, int threads,
+                           const char *kernel) {
+  char name[200];
+  snprintf(name, sizeof name,
+           "pconv %s cin=%d cout=%d %dx%d k=%d g=%d images=%d pads=%d,%d window=%d bias=%d "
+           "relu=%d threads=%d",
+           kernel, nc->cin, nc->cout, nc->h, nc->w, nc->k, nc->groups, nc->images, nc->in_pad,
+           nc->out_pad, nc->window, has_bias, relu, threads);
+  int g = nc->groups, kc = nc->cin / g, cog = nc->cout / g, n = nc->images;
+  size_t nw = (size_t)nc->cout * kc * nc->k * nc->k;
+  float *weight = rand_buf(nw, -1.0f, 1.0f);
+  float *bias = has_bias ? rand_buf((size_t)nc->cout, -1.0f, 1.0f) : NULL;
+  lnl_conv conv = {nc->cin, nc->cout, nc->k, nc->k, 1, nc->k / 2, g, weight, bias};
+  lnl_pconv pc;
+  CHECK_MSG(lnl_pconv_pack(&pc, &conv), "%s: pack", name);
+  size_t isz = nhwc_size(nc->h, nc->w, kc, nc->in_pad, nc->window);
+  size_t osz = nhwc_size(nc->h, nc->w, cog, nc->out_pad, 0);
+  float *in = rand_buf(isz * n, -1.0f, 1.0f), *out = nan_buf(osz * n);
+  lnl_map *im = calloc((size_t)n, sizeof *im), *om = calloc((size_t)n, sizeof *om);
+  int *group = calloc((size_t)n, sizeof *group);
+  for (int i = 0; i < n; i++) {
+    im[i] = nhwc_map(in + i * isz, nc->h, nc->w, kc, nc->in_pad, nc->window);
+    om[i] = nhwc_map(out + i * osz, nc->h, nc->w, cog, nc->out_pad, 0);
+    group[i] = (i * 7 + 3) % g;
+  }
+  float *before = copy_buf(out, osz * n);
+  lnl_parallel par = {.threads = threads};
+  lnl_pconv_run(&pc, n, im, om, g > 1 ? group : NULL, relu, &par);
+  size_t npix = (size_t)nc->h * nc->w;
+  float *chw_in = falloc((size_t)kc * npix), *chw_out = falloc((size_t)cog * npix);
+  double *want = dalloc((size_t)cog * npix);
+  conv_case cc = {kc, cog, nc->h, nc->w, nc->k, nc->k, 1, nc->k / 2, 1};
+  for (int i = 0; i < n; i++) {
+    int gi = g > 1 ? group[i] : 0;
+    nhwc_to_chw(&im[i], kc, chw_in);
+    ref_conv(&cc, weight + (size_t)gi * cog * kc * nc->k * nc->k, bias ? bias + gi * cog : NULL,
+             chw_in, want);
+    if (relu) ref_relu(want, (size_t)cog * npix);
+    nhwc_to_chw(&om[i], cog, chw_out);
+    expect_close(name, chw_out, want, (size_t)cog * npix, TOL);
+  }
+  /* the padding channels around the output slice are left alone */
+  size_t touched = 0;
+  for (size_t i = 0; i < osz * n; i++) touched += !(out[i] != out[i]) && before[i] != before[i];
+  compared++;
+  CHECK_MSG(touched == (size_t)n * npix * cog, "%s: wrote %zu values, want %zu", name, touched,
+            (size_t)n * npix * cog);
+  lnl_pconv_free(&pc);
+  free(before);
+  free(want);
+  free(chw_out);
+  free(chw_in);
+  free(group);
+  free(om);
+  free(im);
+  free(out);
+  free(in);
+  free(bias);
+  free(weight);
+}
+
+static const nhwc_case nhwc_cases[] = {
+    /* cin cout h  w  k  g  n  pads window */
+    {1, 16, 9, 7, 3, 1, 1, 0, 0, 0},     /* one input channel (the first layer) */
+    {3, 5, 4, 5, 3, 1, 2, 1, 2, 0},      /* narrow, sliced in and out */
+    {16, 48, 6, 6, 3, 1, 1, 0, 0, 0},    /* 36 pixels, three blocks */
+    {20, 40, 7, 5, 3, 1, 3, 0, 3, 0},    /* block tails: 40 = 32 + 8 */
+    {8, 16, 1, 1, 3, 1, 1, 0, 0, 0},     /* 1x1 map: every tap but one outside */
+    {7, 33, 13, 11, 1, 1, 2, 2, 0, 0},   /* pointwise, pixel tail */
+    {6, 96, 5, 5, 1, 1, 1, 0, 0, 0},     /* pointwise, six blocks */
+    {5, 7, 8, 9, 5, 1, 1, 0, 0, 0},      /* 5x5 */
+    {18, 48, 6, 6, 3, 3, 5, 0, 0, 1},    /* grouped, windows of a larger map */
+    {64, 128, 12, 12, 3, 2, 2, 0, 0, 1}, /* grouped, larger: splits over threads */
+    {32, 64, 24, 24, 3, 1, 1, 0, 0, 0},  /* larger */
+};
+
+static void test_nhwc_conv(void) {
+  const char *names[] = {"avx512", "avx2", "generic"};
+  int ran = 0;
+  for (int k = 0; k < 3; k++) {
+    if (!lnl_nhwc_set_kernel(names[k])) continue;
+    ran++;
+    for (size_t i = 0; i < sizeof nhwc_cases / sizeof nhwc_cases[0]; i++)
+      for (int has_bias = 0; has_bias <= 1; has_bias++)
+        for (int relu = 0; relu <= 1; relu++)
+          for (int threads = 1; threads <= 2; threads++)
+            nhwc_conv_case(&nhwc_cases[i], has_bias, relu, threads, names[k]);
+  }
+  CHECK_MSG(ran > 0 && lnl_nhwc_set_kernel("generic"), "the generic kernel must always run");
+  CHECK(strcmp(lnl_nhwc_kernel(), "generic") == 0);
+  CHECK(!lnl_nhwc_set_kernel("no-such-kernel"));
+  /* what lnl_pconv_pack refuses */
+  float wt[4] = {0}, b[2] = {0};
+  lnl_pconv pc;
+  lnl_conv even = {1, 1, 2, 2, 1, 1, 1, wt, b}, strided = {1, 1, 1, 1, 2, 0, 1, wt, b};
+  lnl_conv valid = {1, 1, 3, 3, 1, 0, 1, wt, b}, ragged = {3, 2, 1, 1, 1, 0, 2, wt, b};
+  CHECK(!lnl_pconv_pack(&pc, &even) && !lnl_pconv_pack(&pc, &strided));
+  CHECK(!lnl_pconv_pack(&pc, &valid) && !lnl_pconv_pack(&pc, &ragged));
+}
+
+static void test_nhwc_maps(void) {
+  int sizes[][3] = {{1, 7, 5}, {2, 6, 6}, {3, 9, 4}, {5, 12, 12}, {16, 5, 11}, {33, 24, 24}};
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+    int c = sizes[s][0], h = sizes[s][1], w = sizes[s][2];
+    for (int pad = 0; pad <= 1; pad++) {
+      char name[120];
+      size_t isz = nhwc_size(h, w, c, pad, 1);
+      float *buf = rand_buf(isz, -2.0f, 2.0f), *chw = falloc((size_t)c * h * w);
+      lnl_map in = nhwc_map(buf, h, w, c, pad, 1);
+      nhwc_to_chw(&in, c, chw);
+      /* 2x2 max pooling and k x k average pooling */
+      for (int k = 1; k <= 3; k++) {
+        int oh = h / k, ow = w / k;
+        if (oh < 1 || ow < 1) continue;
+        for (int is_max = 0; is_max <= 1; is_max++) {
+          if (is_max && k != 2) continue;
+          size_t osz = nhwc_size(oh, ow, c, pad, 0);
+          float *obuf = nan_buf(osz), *got = falloc((size_t)c * oh * ow);
+          double *want = dalloc((size_t)c * oh * ow);
+          lnl_map out = nhwc_map(obuf, oh, ow, c, pad, 0);
+          if (is_max)
+            lnl_map_maxpool2(&in, c, &out);
+          else
+            lnl_map_avgpool(&in, c, k, &out);
+          ref_pool(chw, c, h, w, k, k, is_max, want);
+          nhwc_to_chw(&out, c, got);
+          snprintf(name, sizeof name, "map %s k=%d c=%d %dx%d pad=%d",
+                   is_max ? "maxpool" : "avgpool", k, c, h, w, pad);
+          expect_close(name, got, want, (size_t)c * oh * ow, TOL);
+          free(want);
+          free(got);
+          free(obuf);
+        }
+      }
+      /* bilinear resize (up and down), with and without ReLU */
+      int targets[][2] = {{2 * h, 2 * w}, {h, w}, {3, 5}, {1, 1}};
+      for (int t = 0; t < 4; t++)
+        for (int relu = 0; relu <= 1; relu++) {
+          int oh = targets[t][0], ow = targets[t][1];
+          size_t osz = nhwc_size(oh, ow, c, pad, 0);
+          float *obuf = nan_buf(osz), *got = falloc((size_t)c * oh * ow);
+          double *want = dalloc((size_t)c * oh * ow);
+          lnl_map out = nhwc_map(obuf, oh, ow, c, pad, 0);
+          lnl_map_resize_bilinear(&in, c, &out, relu);
+          ref_bilinear(chw, c, h, w, want, oh, ow);
+          if (relu) ref_relu(want, (size_t)c * oh * ow);
+          nhwc_to_chw(&out, c, got);
+          snprintf(name, sizeof name, "map resize c=%d %dx%d -> %dx%d pad=%d relu=%d", c, h, w, oh,
+                   ow, pad, relu);
+          expect_close(name, got, want, (size_t)c * oh * ow, TOL);
+          free(want);
+          free(got);
+          free(obuf);
+        }
+      /* channel means */
+      float *got = nan_buf((size_t)c);
+      double *want = dalloc((size_t)c);
+      lnl_map_mean(&in, c, got);
+      for (int ch = 0; ch < c; ch++) {
+        double sum = 0.0;
+        for (int i = 0; i < h * w; i++) sum += chw[(size_t)ch * h * w + i];
+        want[ch] = sum / (h * w);
+      }
+      snprintf(name, sizeof name, "map mean c=%d %dx%d pad=%d", c, h, w, pad);
+      expect_close(name, got, want, (size_t)c, TOL);
+      free(want);
+      free(got);
+      free(chw);
+      free(buf);
+    }
+  }
+  lnl_map d = lnl_map_dense(NULL, 3, 4, 5);
+  CHECK(d.h == 3 && d.w == 4 && d.rs == 20 && d.cs == 5);
+}
+
 int main(void) {
   lnl_parallel_init();
   test_gemm();
@@ -790,6 +1002,8 @@ int main(void) {
   test_resize();
   test_crop_concat();
   test_attention();
+  test_nhwc_conv();
+  test_nhwc_maps();
   CHECK_MSG(blas_errors == 0, "%d BLAS calls with illegal arguments", (int)blas_errors);
   CHECK_MSG(split_seen > 0, "no product was large enough to split across threads");
   printf("test_ops: %d comparisons (%d split across threads), %d failed checks\n", compared,

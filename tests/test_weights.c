@@ -651,6 +651,12 @@ static void check_model_header(void) {
               NEEDLES("'nonlocal_pool' does not divide 24"));
   expect_edit("config: unet_widths of 3", "[16, 32, 64, 128]", "[16, 32, 64]", LNL_ERR_MODEL,
               NEEDLES("'unet_widths' must be a list of 4"));
+  expect_edit("config: decoder_widths of 3", "[16, 32, 64, 128]",
+              "[16, 32, 64, 128], \\\"decoder_widths\\\": [64, 32, 16]", LNL_ERR_MODEL,
+              NEEDLES("'decoder_widths' must be a list of 2"));
+  expect_edit("config: decoder width 0", "[16, 32, 64, 128]",
+              "[16, 32, 64, 128], \\\"decoder_widths\\\": [0, 32]", LNL_ERR_MODEL,
+              NEEDLES("'decoder_widths'[0] is not an integer"));
 
   /* config values the engine could run, but not with these tensors */
   expect_edit("config: 3 input channels", "\\\"input_channels\\\": 1", "\\\"input_channels\\\": 3",
@@ -660,6 +666,9 @@ static void check_model_header(void) {
               NEEDLES("'classifier.weight' has shape [8, 192]", "needs [7, 192]"));
   expect_edit("config: 8 regions", ", [12, 12, 12, 12]]", "]", LNL_ERR_MODEL,
               NEEDLES("'local.conv1.conv.weight' has shape [576, 48, 3, 3]", "[512, 48, 3, 3]"));
+  expect_edit("config: narrower decoder", "[16, 32, 64, 128]",
+              "[16, 32, 64, 128], \\\"decoder_widths\\\": [48, 32]", LNL_ERR_MODEL,
+              NEEDLES("'unet.up2.conv.weight' has shape [64, 128, 1, 1]", "needs [48, 128, 1, 1]"));
 }
 
 /* Tensor-level changes, with the file rebuilt around them. */

@@ -1,5 +1,5 @@
 /* lnlfer-render: the pictures of an analysis (face boxes with their labels, the region
- * map and its legend) drawn with cairo (and pango when built with it), independent of
+ * map and its legend) drawn with cairo and pango, independent of
  * GIMP and GTK, so that the GIMP plug-in, its preview and the command line draw the same.
  *
  * Coordinates are image pixels unless a function says otherwise: callers that draw into
@@ -92,11 +92,40 @@ void lnlr_draw_boxes(cairo_t *cr, const lnlr_scene *scene, lnlr_labels labels);
  * else inside, avoiding the labels of more confident faces when there is room. */
 void lnlr_label_rects(const lnlr_scene *scene, lnlr_labels labels, lnlr_rect *out);
 
+/* For labels written elsewhere (the plug-in's editable text layers): the boxes, and a dark
+ * tag at each tags[f] (w = 0: none) with nothing in it. */
+void lnlr_draw_boxes_and_tags(cairo_t *cr, const lnlr_scene *scene, const lnlr_rect *tags);
+
+/* The size of the first line's font (pixels) and the tag's inner margin of a face's label,
+ * as lnlr_draw_boxes uses them. */
+void lnlr_label_metrics(const lnlr_scene *scene, int face, double *font_px, double *pad);
+
+/* The text of a face's label, one class per line as lnlr_format_class writes it (none for
+ * LNLR_LABELS_NONE), in `buf`. */
+void lnlr_label_text(const lnlr_scene *scene, int face, lnlr_labels labels, char *buf, size_t size);
+
 /* The label text of one class line, e.g. "happiness 62 %", in `buf`. */
 void lnlr_format_class(const lnlr_scene *scene, int cls, float prob, char *buf, size_t size);
 
-/* Whether text is drawn with pango (else with cairo's toy text API). */
-int lnlr_have_pango(void);
+/* ---- Everything at once ---------------------------------------------------- */
+
+/* What lnlr_draw_annotations draws, as the plug-in's layers show it by default. */
+typedef struct lnlr_style {
+  int region_map;         /* draw the region map and its legend */
+  double opacity;         /* of the region map, 0..1 */
+  lnlr_colormap colormap; /* of the region map */
+  int boxes;              /* draw the boxes and labels */
+  lnlr_labels labels;     /* what the labels say */
+  lnlr_legend_text legend;
+} lnlr_style;
+
+/* Draws over what `target` holds (CAIRO_FORMAT_ARGB32 or RGB24) what the plug-in's layer
+ * group shows over the image: the region map and its legend at the style's opacity, then
+ * the boxes and labels. Pixel (i, j) of the target shows image point
+ * (origin_x + (i + 0.5) / scale, origin_y + (j + 0.5) / scale). Returns 0 when out of
+ * memory (the target is then left as it was), else 1. */
+int lnlr_draw_annotations(cairo_surface_t *target, double origin_x, double origin_y, double scale,
+                          const lnlr_scene *scene, const lnlr_style *style);
 
 #ifdef __cplusplus
 }

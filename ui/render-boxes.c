@@ -27,16 +27,26 @@ static double clampd(double x, double lo, double hi) { return x < lo ? lo : x > 
 
 static double line_px(const tag_layout *t, int i) { return i == 0 ? t->u : t->u * 0.86; }
 
+/* Text follows the face's size, within limits that keep it readable on small faces and
+ * when a large image is seen whole, and modest on faces that fill the picture. */
+static double font_px(const lnlr_scene *scene, int f) {
+  double side = fmax(scene->area.w, scene->area.h);
+  return clampd(0.15 * scene->faces[f].face.box.w, fmax(11.0, 0.006 * side),
+                fmax(11.0, 0.045 * side));
+}
+
+void lnlr_label_metrics(const lnlr_scene *scene, int face, double *px, double *pad) {
+  *px = font_px(scene, face);
+  *pad = *px * 0.42;
+}
+
 static void layout_face(cairo_t *cr, const lnlr_scene *scene, int f, lnlr_labels labels,
                         tag_layout *t) {
   const lnl_face_analysis *a = &scene->faces[f];
   const lnlr_rect *A = &scene->area;
-  double side = fmax(A->w, A->h);
   memset(t, 0, sizeof *t);
   t->box = (lnlr_rect){a->face.box.x, a->face.box.y, a->face.box.w, a->face.box.h};
-  /* Text follows the face's size, within limits that keep it readable on small faces and
-   * when a large image is seen whole, and modest on faces that fill the picture. */
-  t->u = clampd(0.15 * t->box.w, fmax(11.0, 0.006 * side), fmax(11.0, 0.045 * side));
+  t->u = font_px(scene, f);
   t->lw = fmax(1.5, t->u / 7);
   t->pad = t->u * 0.42;
   t->bar_h = fmax(2.0, t->u * 0.2);
@@ -145,11 +155,7 @@ void lnlr_label_rects(const lnlr_scene *scene, lnlr_labels labels, lnlr_rect *ou
   lnlr_measure_end(cr);
 }
 
-void lnlr_draw_boxes(cairo_t *cr, const lnlr_scene *scene, lnlr_labels labels) {
-  tag_layout *t = layout_all(cr, scene, labels);
-  if (!t) return;
-  cairo_save(cr);
-  cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+static void draw_box_lines(cairo_t *cr, const lnlr_scene *scene, const tag_layout *t) {
   for (int f = 0; f < scene->count; f++) {
     double rgb[3];
     lnlr_class_rgb(scene->class_keys ? scene->class_keys[t[f].cls[0]] : NULL, t[f].cls[0], rgb);
@@ -161,9 +167,48 @@ void lnlr_draw_boxes(cairo_t *cr, const lnlr_scene *scene, lnlr_labels labels) {
     cairo_set_line_width(cr, t[f].lw);
     cairo_stroke(cr);
   }
+}
+
+void lnlr_draw_boxes(cairo_t *cr, const lnlr_scene *scene, lnlr_labels labels) {
+  tag_layout *t = layout_all(cr, scene, labels);
+  if (!t) return;
+  cairo_save(cr);
+  cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+  draw_box_lines(cr, scene, t);
   /* Tags over every box; the most confident face's last, on top. */
   for (int f = scene->count - 1; f >= 0; f--)
     if (t[f].lines) draw_tag(cr, scene, f, &t[f]);
   cairo_restore(cr);
   free(t);
+}
+
+void lnlr_draw_boxes_and_tags(cairo_t *cr, const lnlr_scene *scene, const lnlr_rect *tags) {
+  tag_layout *t = layout_all(cr, scene, LNLR_LABELS_NONE);
+  if (!t) return;
+  cairo_save(cr);
+  cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+  draw_box_lines(cr, scene, t);
+  for (int f = scene->count - 1; f >= 0; f--) {
+    if (tags[f].w <= 0 || tags[f].h <= 0) continue;
+    lnlr_rounded_rect(cr, tags[f].x, tags[f].y, tags[f].w, tags[f].h, t[f].u * 0.3);
+    cairo_set_source_rgba(cr, 0.07, 0.07, 0.09, 0.8);
+    cairo_fill(cr);
+  }
+  cairo_restore(cr);
+  free(t);
+}
+
+void lnlr_label_text(const lnlr_scene *scene, int face, lnlr_labels labels, char *buf,
+                     size_t size) {
+  int cls[MAX_LINES];
+  int lines = labels == LNLR_LABELS_NONE ? 0 : labels == LNLR_LABELS_TOP3 ? MAX_LINES : 1;
+  lines = lnlr_top_classes(scene, face, cls, lines);
+  size_t used = 0;
+  if (size) buf[0] = '\0';
+  for (int i = 0; i < lines && used + 1 < size; i++) {
+    if (i) buf[used++] = '\n';
+    lnlr_format_class(scene, cls[i], scene->faces[face].expression.probs[cls[i]], buf + used,
+                      size - used);
+    used += strlen(buf + used);
+  }
 }

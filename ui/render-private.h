@@ -1,5 +1,4 @@
-/* Internal helpers of lnlfer-render: text (pango when available, else cairo's toy text
- * API) and small geometry helpers. */
+/* Internal helpers of lnlfer-render: text (pango) and small geometry helpers. */
 #ifndef LNLFER_RENDER_PRIVATE_H
 #define LNLFER_RENDER_PRIVATE_H
 

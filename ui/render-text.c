@@ -1,9 +1,8 @@
-/* Text for lnlfer-render: pango when available, else cairo's toy text API. */
+/* Text for lnlfer-render, with pango. */
 #include "render-private.h"
 
 #include "lnlfer-render.h"
 
-#ifdef LNLR_HAVE_PANGO
 #include <pango/pangocairo.h>
 
 /* Font metrics are not hinted, so that a label has the same proportions at every scale
@@ -44,43 +43,6 @@ void lnlr_text_show(cairo_t *cr, const char *s, double px, int bold, double x, d
   cairo_new_path(cr);
   g_object_unref(layout);
 }
-
-int lnlr_have_pango(void) { return 1; }
-
-#else
-
-static void set_font(cairo_t *cr, double px, int bold) {
-  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
-                         bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_font_size(cr, px);
-}
-
-void lnlr_text_size(cairo_t *cr, const char *s, double px, int bold, double *w, double *h) {
-  cairo_font_extents_t fe;
-  cairo_text_extents_t te;
-  cairo_save(cr);
-  set_font(cr, px, bold);
-  cairo_font_extents(cr, &fe);
-  cairo_text_extents(cr, s, &te);
-  cairo_restore(cr);
-  *w = te.x_advance;
-  *h = fe.ascent + fe.descent;
-}
-
-void lnlr_text_show(cairo_t *cr, const char *s, double px, int bold, double x, double y) {
-  cairo_font_extents_t fe;
-  cairo_save(cr);
-  set_font(cr, px, bold);
-  cairo_font_extents(cr, &fe);
-  cairo_move_to(cr, x, y + fe.ascent);
-  cairo_show_text(cr, s);
-  cairo_new_path(cr);
-  cairo_restore(cr);
-}
-
-int lnlr_have_pango(void) { return 0; }
-
-#endif
 
 cairo_t *lnlr_measure_begin(void) {
   cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1, 1);

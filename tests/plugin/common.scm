@@ -4,17 +4,20 @@
 ; b.png" lines for the runner to compare pixels.
 
 (define astronaut (string-append srcdir "/tests/data/astronaut.png"))
+; A real group photo (MIT licence: tests/data/face-api-sample5.NOTICE.md), five faces.
+(define group-photo (string-append srcdir "/tests/data/face-api-sample5.jpg"))
 
 (define (say . xs) (for-each display xs) (newline))
 (define (check name ok . detail)
   (if ok (say "PASS " name) (apply say "FAIL " name ": " detail)))
 
-(define (string-index-of hay needle)
+(define (string-index-from hay needle start)
   (let ((n (string-length hay)) (m (string-length needle)))
-    (let loop ((i 0))
+    (let loop ((i start))
       (cond ((> (+ i m) n) #f)
             ((string=? (substring hay i (+ i m)) needle) i)
             (else (loop (+ i 1)))))))
+(define (string-index-of hay needle) (string-index-from hay needle 0))
 (define (contains? hay needle) (if (string-index-of hay needle) #t #f))
 
 ; The number that follows `key` in a JSON text, e.g. (json-number j "\"box\":[") -> 172.36
@@ -26,10 +29,34 @@
               (string->number (substring json (+ i (string-length key)) j))
               (loop (+ j 1)))))))
 
+; Every face box of a JSON text: a list of (x y w h).
+(define (split-commas s)
+  (let loop ((i 0) (from 0) (acc '()))
+    (cond ((= i (string-length s)) (reverse (cons (substring s from i) acc)))
+          ((char=? (string-ref s i) #\,) (loop (+ i 1) (+ i 1) (cons (substring s from i) acc)))
+          (else (loop (+ i 1) from acc)))))
+(define (json-boxes json)
+  (let loop ((start 0) (acc '()))
+    (let ((i (string-index-from json "\"box\":[" start)))
+      (if (not i)
+          (reverse acc)
+          (let* ((b (+ i 7)) (e (string-index-from json "]" b)))
+            (loop e (cons (map string->number (split-commas (substring json b e))) acc)))))))
+(define (box-holds? box x y)
+  (and (<= (car box) x) (<= x (+ (car box) (caddr box)))
+       (<= (cadr box) y) (<= y (+ (cadr box) (list-ref box 3)))))
+
 (define (layers img) (vector->list (car (gimp-image-get-layers img))))
 (define (children item) (vector->list (car (gimp-item-get-children item))))
 (define (name item) (car (gimp-item-get-name item)))
 (define (is-group? item) (= 1 (car (gimp-item-is-group item))))
+(define (is-text? item) (= 1 (car (gimp-item-id-is-text-layer item))))
+(define (text-of item) (car (gimp-text-layer-get-text item)))
+(define (keep ok? xs) (cond ((null? xs) '()) ((ok? (car xs)) (cons (car xs) (keep ok? (cdr xs))))
+                            (else (keep ok? (cdr xs)))))
+(define (count-char c s)
+  (let loop ((i 0) (n 0))
+    (if (= i (string-length s)) n (loop (+ i 1) (if (char=? (string-ref s i) c) (+ n 1) n)))))
 (define (source img) (car (gimp-image-get-selected-drawables img)))
 (define (has-parasite? img)
   (let ((names (car (gimp-image-get-parasite-list img))))

@@ -4,10 +4,14 @@
 #      group and its layers, the returned JSON, the parasite (also through XCF), the source
 #      pixels unchanged, grey / indexed / 16-bit / float images, a layer with alpha and
 #      offsets, selections (around the face, without a face, outside the layer, empty), 1x1.
-#   2. Missing and corrupt weights (weights-tests.scm): a clear error, the image unchanged.
+#   2. Missing and corrupt weights (weights-tests.scm): a clear error, the image unchanged;
+#      runs cancelled during the analysis or failing during the annotation (abort-tests.scm):
+#      nothing half made is left.
 #   3. Translations: the procedure's labels in de, fr, es and ja.
 #   4. The dialog under Xvfb: opened with RUN-INTERACTIVE, screenshot, OK, result checked.
 #   5. Undo: in gimp-3.0 under Xvfb, one Ctrl+Z removes all the annotations (undo-test.py).
+#   6. A huge image (large-tests.scm; LNLFER_GIMP_LARGE_SIDE, default 30000 pixels a side):
+#      the face found, the plug-in's peak memory under 2 GB, time and memory reported.
 #
 # usage: tests/plugin/run-gimp-tests.sh BUILD_DIR
 # Runs where gimp-console-3.0 is installed (the Debian 13 root: scripts/test runs it there).
@@ -19,7 +23,7 @@ BUILD=$(cd "${1:?usage: run-gimp-tests.sh BUILD_DIR}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$SRC/tests/plugin
 OUT=${LNLFER_GIMP_TEST_OUT:-$BUILD/gimp-test-output}
-TIMEOUT=${LNLFER_GIMP_TIMEOUT:-600} # seconds for each GIMP run
+TIMEOUT=${LNLFER_GIMP_TIMEOUT:-2400} # seconds for each GIMP run (batch tests: 10+ min when busy)
 
 if ! command -v gimp-console-3.0 >/dev/null; then
   echo "SKIP: gimp-console-3.0 not found (run inside the Debian 13 root: scripts/trixie-root)"
@@ -60,12 +64,14 @@ new_profile() { # DIR
 }
 new_profile "$WORK/profile"
 
-# gimp_batch LOG INTERPRETER COMMAND...: gimp-console-3.0 with each COMMAND as a -b.
+# gimp_batch LOG INTERPRETER COMMAND...: gimp-console-3.0 with each COMMAND as a -b; without
+# fonts (faster) unless FONTS=1 (text layers need them).
 gimp_batch() {
   log=$1 interp=$2
   shift 2
   for cmd in "$@"; do set -- "$@" -b "$cmd"; shift; done
-  GIMP3_DIRECTORY=$WORK/profile timeout "$TIMEOUT" gimp-console-3.0 -i --no-fonts \
+  [ "${FONTS:-0}" = 1 ] || set -- --no-fonts "$@"
+  GIMP3_DIRECTORY=$WORK/profile timeout "$TIMEOUT" gimp-console-3.0 -i \
     --batch-interpreter="$interp" "$@" --quit >"$log" 2>&1
 }
 
@@ -83,7 +89,7 @@ collect() { # LOG MARKER
 scm_prelude="(define srcdir \"$SRC\") (define outdir \"$OUT\") (load \"$HERE/common.scm\")"
 
 echo "== Script-Fu batch tests"
-gimp_batch "$OUT/logs/batch.log" plug-in-script-fu-eval \
+FONTS=1 gimp_batch "$OUT/logs/batch.log" plug-in-script-fu-eval \
   "$scm_prelude (load \"$HERE/batch-tests.scm\")"
 collect "$OUT/logs/batch.log" BATCH-TESTS-DONE
 grep "^COMPARE " "$OUT/logs/batch.log" | while read -r _ name a b; do
@@ -135,6 +141,60 @@ for case in "LNLFER_WEIGHTS=$WORK/missing.safetensors:Cannot load the expression
   else fail "$name: no \"$expected\" in $log"; fi
 done
 
+LARGE_SIDE=${LNLFER_GIMP_LARGE_SIDE:-30000}
+echo "== a huge image: ${LARGE_SIDE} x ${LARGE_SIDE}"
+# Peak resident memory (MB) of GIMP and of the plug-in, polled every second from the process
+# tree under the batch run (the plug-in also reports its own peak: LNLFER_REPORT_MEMORY).
+tree_rss() { # ROOT_PID: "gimp_kB plugin_kB" of its descendants now
+  ps -e -o pid=,ppid=,rss=,comm= | awk -v root="$1" '
+    { parent[$1] = $2; rss[$1] = $3; comm[$1] = $4 }
+    END {
+      for (p in parent) {
+        q = p; inside = 0
+        for (n = 0; n < 20 && q > 1; n++) { if (q == root) { inside = 1; break } q = parent[q] }
+        if (!inside) continue
+        if (comm[p] ~ /^gimp-console/) g += rss[p]
+        if (comm[p] == "lnlfer") l += rss[p]
+      }
+      print g + 0, l + 0
+    }'
+}
+start=$(date +%s)
+(export LNLFER_REPORT_MEMORY=1
+  gimp_batch "$OUT/logs/large.log" plug-in-script-fu-eval \
+    "(define large-side $LARGE_SIDE) $scm_prelude (load \"$HERE/large-tests.scm\")") &
+batch=$!
+gimp_peak=0 plugin_peak=0
+while kill -0 "$batch" 2>/dev/null; do
+  rss=$(tree_rss "$batch")
+  [ "${rss% *}" -le "$gimp_peak" ] || gimp_peak=${rss% *}
+  [ "${rss#* }" -le "$plugin_peak" ] || plugin_peak=${rss#* }
+  sleep 1
+done
+wait "$batch"
+seconds=$(($(date +%s) - start))
+collect "$OUT/logs/large.log" LARGE-TESTS-DONE
+reported=$(sed -n 's/^lnlfer: peak memory \([0-9]*\) MB$/\1/p' "$OUT/logs/large.log" | tail -n 1)
+echo "huge image: ${seconds} s in all; peak memory: GIMP $((gimp_peak / 1024)) MB, plug-in $((plugin_peak / 1024)) MB polled, ${reported:-?} MB reported by the plug-in"
+if [ -n "$reported" ] && [ "$reported" -lt 2048 ] && [ $((plugin_peak / 1024)) -lt 2048 ]; then
+  pass "huge image: the plug-in stayed under 2 GB (${reported} MB)"
+else
+  fail "huge image: the plug-in's peak memory (${reported:-not reported} MB, polled $((plugin_peak / 1024)) MB) is not under 2 GB"
+fi
+
+echo "== aborted runs leave the image as it was"
+for setting in LNLFER_TEST_CANCEL=1 LNLFER_TEST_FAIL_ANNOTATION=1; do
+  log=$OUT/logs/abort-${setting%%=*}.log
+  (export "${setting?}"
+    gimp_batch "$log" plug-in-script-fu-eval "$scm_prelude (load \"$HERE/abort-tests.scm\")")
+  collect "$log" ABORT-TESTS-DONE
+done
+
+echo "== text labels without fonts: drawn into the boxes layer"
+gimp_batch "$OUT/logs/no-fonts.log" plug-in-script-fu-eval \
+  "$scm_prelude (load \"$HERE/no-fonts-tests.scm\")"
+collect "$OUT/logs/no-fonts.log" NO-FONTS-TESTS-DONE
+
 echo "== translations"
 LOCALES=$WORK/locales
 mkdir -p "$LOCALES"
@@ -158,6 +218,25 @@ print("NICKS", " | ".join(a.get_nick() for a in p.get_arguments()))
     pass "$lang: $(grep '^LABEL' "$log" | cut -c7-) / $(grep '^NICKS' "$log" | cut -d'|' -f4-5)"
   else
     fail "$lang: labels not translated; see $log"
+  fi
+  # The labels written on the image, as editable text layers, are translated too.
+  [ "$lang" = de ] || continue
+  log=$OUT/logs/i18n-$lang-text-labels.log
+  LOCPATH=$LOCALES LANG=$locale.UTF-8 LANGUAGE=$lang GIMP3_DIRECTORY=$WORK/profile-$lang \
+    timeout "$TIMEOUT" gimp-console-3.0 -i --batch-interpreter=plug-in-script-fu-eval -b "
+(let* ((img (car (gimp-file-load RUN-NONINTERACTIVE \"$SRC/tests/data/astronaut.png\")))
+       (r (plug-in-lnlfer #:run-mode RUN-NONINTERACTIVE #:image img
+                          #:drawables (car (gimp-image-get-selected-drawables img))
+                          #:text-labels TRUE))
+       (group (vector-ref (car (gimp-image-get-layers img)) 0))
+       (top (vector-ref (car (gimp-item-get-children group)) 0)))
+  (display (string-append \"GROUP \" (car (gimp-item-get-name group)))) (newline)
+  (display (string-append \"TEXT \" (car (gimp-text-layer-get-text top)))) (newline)
+  (gimp-image-delete img))" --quit >"$log" 2>&1
+  if grep -q "^TEXT Freude [0-9]*%" "$log" && grep -q "^GROUP Gesichtsausdrücke" "$log"; then
+    pass "$lang: text-layer label and group name translated: $(grep '^TEXT' "$log" | cut -c6-)"
+  else
+    fail "$lang: text-layer label not translated; see $log"
   fi
 done
 

@@ -69,6 +69,7 @@ def label_wider(records, folder):
           for g in json.load(open(os.path.join(folder, "ground_truth.json")))}
     for r in records:
         boxes = gt[os.path.splitext(os.path.basename(r["file"]))[0]]
+        r["clusters"] = [c for c in r["clusters"] if None not in c["box"]]  # old traces
         for c in r["clusters"]:
             best = max([iou_xywh(c["box"], b) for b in boxes] + [0.0])
             if best >= 0.4:

@@ -5,7 +5,9 @@ crops, to define the alignment template (engine/lnl_align.c).
 Each crop is pasted, upscaled, in the middle of a grey canvas (the detector needs some
 context around a face), `lnlfer detect` runs on the canvases, and the four main landmarks
 (right eye, left eye, nose tip, mouth) are mapped back to fractions of the crop side.
-Prints the per-dataset medians and the training-mix template as JSON.
+Prints the per-dataset medians and the template as JSON. The template is the FER+ geometry:
+the trainer re-crops RAF-DB faces to it with the similarity printed as `rafdb_to_ferplus`
+(tools/train/data.py RAF_TO_FERPLUS), so the network learns that one convention.
 
     /usr/bin/python3 tools/detector/measure_template.py ../shared/data --out weights/align-template.json
 """
@@ -54,6 +56,20 @@ def measure(lnlfer, files, tmp):
     return np.array(points)
 
 
+def similarity_fit(dst, src):
+    """Similarity (a, b, tx, ty) taking the template frame to a dataset's crop:
+    src = (a x - b y + tx, b x + a y + ty) for (x, y) in dst. Fitted by least squares in
+    the other direction (crop landmarks onto the template) and inverted."""
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(src, dst):
+        rows += [[x, -y, 1, 0], [y, x, 0, 1]]
+        rhs += [u, v]
+    a, b, tx, ty = np.linalg.lstsq(np.array(rows), np.array(rhs), rcond=None)[0]
+    inv = np.linalg.inv(np.array([[a, -b], [b, a]]))
+    t = -inv @ np.array([tx, ty])
+    return np.array([inv[0, 0], inv[1, 0], t[0], t[1]])
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("data", nargs="?", default=os.path.join(ROOT, "..", "shared", "data"))
@@ -70,9 +86,9 @@ def main():
                             "points": np.round(med, 4).tolist()}
             print(f"{name}: landmarks found in {len(pts)}/{len(files)} crops; median "
                   f"right eye {med[0]}, left eye {med[1]}, nose {med[2]}, mouth {med[3]}")
-    # the training mix is about 27 k FER+ and 11 k RAF-DB faces
-    mix = (27 * np.array(result["ferplus"]["points"]) + 11 * np.array(result["rafdb"]["points"])) / 38
-    result["template"] = {"points": np.round(mix, 4).tolist(),
+    fer, raf = np.array(result["ferplus"]["points"]), np.array(result["rafdb"]["points"])
+    result["rafdb_to_ferplus"] = np.round(similarity_fit(fer, raf), 4).tolist()
+    result["template"] = {"points": fer.tolist(),
                           "names": ["right_eye", "left_eye", "nose", "mouth"],
                           "units": "fractions of the square crop side, x right, y down"}
     print(json.dumps(result["template"]))

@@ -14,7 +14,8 @@ weights measures the same faces (fixed seed). Most of the time goes to `lnlfer a
 Canvases: 3.5 to 6 times the face side (the face 64 to 160 px wide), a blurred and
 darkened copy of the face tiled as background (so the canvas is not flat), rotation
 uniform in +-12 degrees, fixed seed. FER+ valid (majority label, 8 classes) and our
-RAF-DB validation part (7 classes) are measured separately.
+RAF-DB validation part (7 classes, re-cropped to the FER+ geometry like in training and in
+tools/train/evaluate.py) are measured separately.
 """
 import argparse
 import concurrent.futures
@@ -32,7 +33,7 @@ from PIL import Image, ImageFilter
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
-from evaluate import CLASSES, dedup, ferplus_items, rafdb_items  # noqa: E402
+from evaluate import CLASSES, dedup, ferplus_items, rafdb_items, recropped  # noqa: E402
 
 
 def make_canvas(path, rng):
@@ -154,7 +155,12 @@ def main():
         for name, items, scored in (("ferplus-valid", fer, fer_scored), ("rafdb-valid", raf, raf_scored)):
             items = dedup(items)
             pick = rng.choice(len(items), size=min(args.per_dataset, len(items)), replace=False)
-            results[name] = evaluate_set(name, [items[i] for i in sorted(pick)], scored, args, rng, tmp)
+            items = [items[i] for i in sorted(pick)]
+            if name.startswith("rafdb"):  # in the network's crop convention, as in training
+                os.makedirs(os.path.join(tmp, "raf-crops"), exist_ok=True)
+                crops = recropped(items, os.path.join(tmp, "raf-crops"))
+                items = [(crops[path], label) for path, label in items]
+            results[name] = evaluate_set(name, items, scored, args, rng, tmp)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -6,7 +6,9 @@ Rules (see weights/MODEL_CARD.md):
 - FER+: soft target = votes over the eight classes, renormalised; images whose majority
   vote is `unknown` or `NF` are dropped. Label = arg-max of the votes (first on ties).
 - RAF-DB: folder number -> FER+ class name; no contempt. Validation part = files whose
-  md5(file name) mod 10 == 0 (about 10 %), fixed for ever.
+  md5(file name) mod 10 == 0 (about 10 %), fixed for ever. Every RAF-DB image is re-cropped
+  to the FER+ crop geometry (RAF_TO_FERPLUS) so that the network learns one convention, the
+  one the alignment template reproduces on photos.
 - De-duplication by md5 of the decoded pixels of the preprocessed image: one copy kept in
   each training set, and any training image that also occurs in a validation set is dropped
   from training (FER2013 repeats images across its splits).
@@ -18,12 +20,20 @@ import os
 import numpy as np
 from PIL import Image
 
-from preprocess import to_unit
+from preprocess import to_unit, warp_similarity
 
 FERPLUS_COLUMNS = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
                    "contempt", "unknown", "NF"]
 RAF_FOLDERS = {0: "surprise", 1: "fear", 2: "disgust", 3: "happiness", 4: "sadness",
                5: "anger", 6: "neutral"}
+
+
+# Similarity (a, b, tx, ty) from a FER+-geometry frame to a RAF-DB aligned crop, both in
+# fractions of the side: least-squares fit of the median detector landmarks (eyes, nose,
+# mouth) measured on the two datasets by tools/detector/measure_template.py (350 crops
+# each; `rafdb_to_ferplus` in weights/align-template.json). RAF-DB faces are about 13 %
+# larger in their crop.
+RAF_TO_FERPLUS = (1.1304, 0.0103, -0.0737, -0.1284)
 
 
 def raf_is_validation(name):
@@ -63,7 +73,7 @@ def read_rafdb(folder, classes, cfg, validation):
                 continue
             y = np.zeros(len(classes), np.float32)
             y[classes.index(cls)] = 1
-            xs.append(to_unit(load_image(os.path.join(sub, name)), cfg))
+            xs.append(to_unit(warp_similarity(load_image(os.path.join(sub, name)), RAF_TO_FERPLUS), cfg))
             ys.append(y)
             names.append(name)
     return np.stack(xs), np.stack(ys), names
@@ -87,7 +97,7 @@ def dedup(x, y, names, exclude=()):
 def load_splits(data_dir, cfg, cache_dir):
     """Returns dict split -> (x [N,C,S,S] float32 in [0,1], y [N,8] float32, names)."""
     os.makedirs(cache_dir, exist_ok=True)
-    key = hashlib.md5(repr((cfg["input_size"], cfg["input_channels"],
+    key = hashlib.md5(repr((cfg["input_size"], cfg["input_channels"], RAF_TO_FERPLUS,
                             os.path.abspath(data_dir))).encode()).hexdigest()[:10]
     path = os.path.join(cache_dir, f"splits-{key}.npz")
     if os.path.exists(path):

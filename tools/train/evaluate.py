@@ -10,7 +10,8 @@ Folder kinds, detected automatically:
   majority is unknown/NF dropped; 8 classes.
 - RAF-DB root (train/0..6 folders): --raf-split valid|train|all selects our fixed
   validation part (md5 of the file name mod 10 == 0); 7 classes, scored by arg-max over
-  the 7 (no contempt).
+  the 7 (no contempt). Each image is first re-cropped to the FER+ crop geometry, exactly as
+  in training (data.RAF_TO_FERPLUS); --raf-native classifies the original crops instead.
 - Any folder whose subfolders are class names (neutral, happiness, ...): one class each.
 Duplicate images (same decoded pixels) are counted once.
 Prints accuracy, mean per-class accuracy and the confusion matrix; --json writes them.
@@ -23,12 +24,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import FERPLUS_COLUMNS, RAF_FOLDERS, raf_is_validation  # noqa: E402
+from data import FERPLUS_COLUMNS, RAF_FOLDERS, RAF_TO_FERPLUS, load_image, raf_is_validation  # noqa: E402
+from preprocess import warp_similarity  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -94,6 +97,17 @@ def classify(lnlfer, weights, paths, threads, chunk=400):
     return probs
 
 
+def recropped(items, folder):
+    """Writes each image re-cropped to the FER+ geometry into `folder` as PNG; returns
+    {original path: re-cropped path}."""
+    out = {}
+    for i, (path, _) in enumerate(items):
+        dst = os.path.join(folder, f"{i:06d}.png")
+        Image.fromarray(warp_similarity(load_image(path), RAF_TO_FERPLUS)).save(dst)
+        out[path] = dst
+    return out
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("folder")
@@ -101,6 +115,8 @@ def main():
     p.add_argument("--lnlfer", default=os.path.join(ROOT, "build", "cli", "lnlfer"))
     p.add_argument("--weights", help="weights file (default: the one lnlfer finds)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--raf-native", action="store_true",
+                   help="RAF-DB: classify the original crops, not the FER+-geometry ones")
     p.add_argument("--json", help="also write the results here")
     args = p.parse_args()
 
@@ -113,7 +129,13 @@ def main():
     if not items:
         sys.exit(f"no labelled images found in {args.folder}")
     items = dedup(items)
-    probs = classify(args.lnlfer, args.weights, [path for path, _ in items], args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs = {path: path for path, _ in items}
+        if kind.startswith("rafdb") and not args.raf_native:
+            inputs = recropped(items, tmp)
+            kind += "-ferplus-geometry"
+        by_input = classify(args.lnlfer, args.weights, list(inputs.values()), args.threads)
+    probs = {path: by_input[inputs[path]] for path, _ in items}
     idx = [CLASSES.index(c) for c in scored]
     conf = np.zeros((len(scored), len(scored)), np.int64)
     for path, label in items:

@@ -55,6 +55,29 @@ def preprocess(img, cfg):
     return ((out / np.float32(255.0) - np.float32(cfg["mean"])) / np.float32(cfg["std"])).astype(np.float32)
 
 
+def warp_similarity(img, m):
+    """Resample img (H, W[, 3] uint8) into a frame of the same size by the similarity m:
+    output point (u, v) in [0,1] fractions shows input point m(u, v) = (a u - b v + tx,
+    b u + a v + ty), bilinear, edges replicated beyond the input. Returns uint8, so that
+    the trainer and the evaluation (which writes PNGs for the engine) see the same pixels."""
+    a, b, tx, ty = m
+    h, w = img.shape[:2]
+    u = (np.arange(w, dtype=np.float64) + 0.5) / w
+    v = (np.arange(h, dtype=np.float64) + 0.5) / h
+    uu, vv = np.meshgrid(u, v)
+    x = np.clip((a * uu - b * vv + tx) * w - 0.5, 0, w - 1)
+    y = np.clip((b * uu + a * vv + ty) * h - 0.5, 0, h - 1)
+    x0 = np.minimum(np.floor(x).astype(np.int64), w - 2)
+    y0 = np.minimum(np.floor(y).astype(np.int64), h - 2)
+    fx, fy = x - x0, y - y0
+    src = img.astype(np.float64)
+    if src.ndim == 3:
+        fx, fy = fx[..., None], fy[..., None]
+    top = src[y0, x0] * (1 - fx) + src[y0, x0 + 1] * fx
+    bottom = src[y0 + 1, x0] * (1 - fx) + src[y0 + 1, x0 + 1] * fx
+    return np.clip(np.rint(top * (1 - fy) + bottom * fy), 0, 255).astype(np.uint8)
+
+
 def to_unit(img, cfg):
     """Steps 1-2 then /255: the [0, 1] input the trainer stores and augments."""
     x = preprocess(img, cfg)

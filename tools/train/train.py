@@ -164,6 +164,7 @@ def main():
     cw = class_weights(train_y.numpy(), rec["class_weight_power"])
 
     model = LNLNet(cfg)
+    model.dropout.p = rec.get("dropout", 0.3)
     nparams = sum(p.numel() for n, p in model.state_dict().items()
                   if "num_batches" not in n and "local.heads" not in n)
     macs = count_macs(model, cfg["input_size"], cfg["input_channels"])
