@@ -170,6 +170,12 @@ static void test_consistency(void) {
   CHECK(!consistent(1, 105.6f, 0.744f, 0.055f, 0.5f)); /* a part of a big face */
   CHECK(consistent(1, 23.0f, 0.834f, 0.630f, 0.5f));   /* photos-dlib faces */
   CHECK(consistent(1, 22.5f, 0.900f, 0.664f, 0.5f));
+  CHECK(consistent(1, 57.7f, 0.803f, 0.558f, 0.5f)); /* faces pasted by align_eval.py */
+  CHECK(consistent(1, 55.8f, 0.776f, 0.463f, 0.5f));
+  /* at 32 px the margins must reach -0.25 logits: a tile at the threshold needs a
+   * whole-image score of logistic(-0.25 / 1.5) = 0.458 */
+  CHECK(consistent(1, 32.0f, 0.5f, 0.47f, 0.5f));
+  CHECK(!consistent(1, 32.0f, 0.5f, 0.45f, 0.5f));
   /* more whole-image evidence or a lower threshold never drops a cluster */
   for (float px = 16.0f; px < 300.0f; px *= 1.25f)
     for (float tile = 0.5f; tile < 1.0f; tile += 0.05f)

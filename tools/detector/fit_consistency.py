@@ -20,9 +20,16 @@ cluster is a false detection. WIDER: IoU >= 0.4 with a ground-truth box is a fac
 all is not, in between unknown. Canvases (align_eval.py): the cluster nearest the pasted face
 within half its side is a face, the others (on the blurred background copies) are not.
 
-Prints the fitted coefficients (features: tile-score logit, whole-image-score logit with the
-evidence floor for "none", log2 of the width in whole-image network pixels) and the
-decisions of the rule in the C code (--rule) per data set.
+Features (as in the C code): the best tile and whole-image scores in logits above the
+threshold's (the whole-image one no lower than the evidence floor, -4), log2 of the width in
+whole-image network pixels. Prints a weighted logistic fit (each data set and class weighs
+the same) and, for the check as it is in the trace ("now"), the rule of the C code or --coef
+("rule") and no check: photos_check.py's result, align_eval.py's detected fraction and the
+WIDER clusters dropped. --wider-out writes the WIDER detections under the rule for
+`tools/eval/wider_eval.py --detections`. The logistic fit kept too few pasted faces (93.7 %
+of FER+); the C code's round coefficients were chosen by scanning TILE = 1, WHOLE and LOG2PX
+in steps of 0.05 for the widest gap between the dogs and the pasted faces, BIAS in between,
+with every photos-dlib face kept.
 """
 import argparse
 import json
@@ -38,6 +45,8 @@ from photos_check import iou as iou_xywh  # noqa: E402
 
 
 CHECK_MIN_PX = 16.0
+# CHECK_TILE, CHECK_WHOLE, CHECK_LOG2PX, CHECK_BIAS in engine/lnl_detector.c
+C_RULE = (1.0, 1.5, -1.2, 6.25)
 EVIDENCE_MARGIN = -4.0
 
 
@@ -153,7 +162,8 @@ def main():
     p.add_argument("--canvases", action="append", default=[])
     p.add_argument("--canvas-truth", action="append", default=[])
     p.add_argument("--dump", help="write the labelled clusters the check concerns (TSV)")
-    p.add_argument("--coef", help="evaluate this rule instead of the fit: TILE,WHOLE,LOG2PX,BIAS")
+    p.add_argument("--coef", help="evaluate this rule instead of the C code's: "
+                   "TILE,WHOLE,LOG2PX,BIAS")
     p.add_argument("--wider-out", help="write the WIDER detections under the rule (for "
                    "tools/eval/wider_eval.py --detections)")
     args = p.parse_args()
@@ -203,7 +213,7 @@ def main():
     w = fit_logistic(x, y, weight)
     print("logistic fit (features relative to the threshold's logit): tile %.4f whole %.4f "
           "log2px %.4f bias %.4f" % tuple(w))
-    coef = np.asarray([float(v) for v in args.coef.split(",")]) if args.coef else w
+    coef = np.asarray([float(v) for v in args.coef.split(",")] if args.coef else C_RULE)
     print("rule %s:" % ",".join("%.4g" % v for v in coef))
     for name, keep in (("now", lambda c, t: c["kept"]),
                        ("rule", lambda c, t: c_rule(c, t, coef)),
