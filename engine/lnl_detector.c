@@ -287,9 +287,10 @@ static int by_score(const void *a, const void *b) {
  * all false), the WIDER FACE subset and align_eval.py's canvases and scores a rule; a
  * logistic fit dropped too many pasted faces, so these are the round values, chosen on that
  * data, that drop all of dogs.jpg's dogs (whole-image scores 0.45 to 0.53, tiles 0.50 to
- * 0.81, 35 to 96 px) and keep every face of photos-dlib, 297/300 FER+ and all RAF-DB canvas
- * faces the passes find. The margin between the dogs and the hardest pasted faces is thin
- * (about 0.1 logit): refit (fit_consistency.py --coef) after any change to the passes. */
+ * 0.81, 35 to 96 px) and keep every face of photos-dlib, 297/300 FER+ canvas faces, all 292
+ * RAF-DB ones the passes find on the original crops and 287 of the 292 on the re-cropped ones. The
+ * margin between the dogs and the hardest pasted faces is thin (about 0.1 logit): refit
+ * (fit_consistency.py --coef) after any change to the passes. */
 #define EVIDENCE_MARGIN -4.0 /* logits below the threshold */
 #define CHECK_MIN_PX 16.0
 #define CHECK_TILE 1.0
