@@ -4,7 +4,7 @@
 #include <math.h>
 
 const lnl_align_template LNL_DEFAULT_TEMPLATE = {
-    {{0.3133f, 0.3944f}, {0.6854f, 0.3873f}, {0.4975f, 0.6045f}, {0.5059f, 0.786f}}};
+    {{0.3003f, 0.3752f}, {0.6908f, 0.3686f}, {0.494f, 0.588f}, {0.5008f, 0.7797f}}};
 
 int lnl_align_template_parse(const char *json, lnl_align_template *t) {
   cJSON *root = json ? cJSON_ParseWithOpts(json, NULL, 1) : NULL;

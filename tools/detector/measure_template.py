@@ -5,9 +5,10 @@ crops, to define the alignment template (engine/lnl_align.c).
 Each crop is pasted, upscaled, in the middle of a grey canvas (the detector needs some
 context around a face), `lnlfer detect` runs on the canvases, and the four main landmarks
 (right eye, left eye, nose tip, mouth) are mapped back to fractions of the crop side.
-Prints the per-dataset medians and the template as JSON. The template is the FER+ geometry:
-the trainer re-crops RAF-DB faces to it with the similarity printed as `rafdb_to_ferplus`
-(tools/train/data.py RAF_TO_FERPLUS), so the network learns that one convention.
+Prints the per-dataset medians and the training-mix template as JSON, and the similarity
+from the FER+ framing to RAF-DB's as `rafdb_to_ferplus` (tools/train/data.py
+RAF_TO_FERPLUS): a recipe with raf_crop "ferplus" re-crops RAF-DB faces with it, and the
+export then uses the FER+ medians as the template.
 
     /usr/bin/python3 tools/detector/measure_template.py ../shared/data --out weights/align-template.json
 """
@@ -87,7 +88,8 @@ def main():
                   f"right eye {med[0]}, left eye {med[1]}, nose {med[2]}, mouth {med[3]}")
     fer, raf = np.array(result["ferplus"]["points"]), np.array(result["rafdb"]["points"])
     result["rafdb_to_ferplus"] = np.round(similarity_fit(fer, raf), 4).tolist()
-    result["template"] = {"points": fer.tolist(),
+    # the training mix is about 27 k FER+ and 11 k RAF-DB faces
+    result["template"] = {"points": np.round((27 * fer + 11 * raf) / 38, 4).tolist(),
                           "names": ["right_eye", "left_eye", "nose", "mouth"],
                           "units": "fractions of the square crop side, x right, y down"}
     print(json.dumps(result["template"]))

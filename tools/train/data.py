@@ -6,9 +6,9 @@ Rules (see weights/MODEL_CARD.md):
 - FER+: soft target = votes over the eight classes, renormalised; images whose majority
   vote is `unknown` or `NF` are dropped. Label = arg-max of the votes (first on ties).
 - RAF-DB: folder number -> FER+ class name; no contempt. Validation part = files whose
-  md5(file name) mod 10 == 0 (about 10 %), fixed for ever. Every RAF-DB image is re-cropped
-  to the FER+ crop geometry (RAF_TO_FERPLUS) so that the network learns one convention, the
-  one the alignment template reproduces on photos.
+  md5(file name) mod 10 == 0 (about 10 %), fixed for ever. With the recipe's raf_crop
+  "ferplus", every RAF-DB image is re-cropped to the FER+ crop geometry (RAF_TO_FERPLUS) so
+  that the network learns one convention; "native" keeps RAF-DB's own crops.
 - De-duplication by md5 of the decoded pixels of the preprocessed image: one copy kept in
   each training set, and any training image that also occurs in a validation set is dropped
   from training (FER2013 repeats images across its splits).
@@ -64,7 +64,7 @@ def read_ferplus(folder, classes, cfg):
     return np.stack(xs), np.stack(ys), names
 
 
-def read_rafdb(folder, classes, cfg, validation):
+def read_rafdb(folder, classes, cfg, validation, raf_crop):
     xs, ys, names = [], [], []
     for num, cls in sorted(RAF_FOLDERS.items()):
         sub = os.path.join(folder, "train", str(num))
@@ -73,7 +73,10 @@ def read_rafdb(folder, classes, cfg, validation):
                 continue
             y = np.zeros(len(classes), np.float32)
             y[classes.index(cls)] = 1
-            xs.append(to_unit(warp_similarity(load_image(os.path.join(sub, name)), RAF_TO_FERPLUS), cfg))
+            img = load_image(os.path.join(sub, name))
+            if raf_crop == "ferplus":
+                img = warp_similarity(img, RAF_TO_FERPLUS)
+            xs.append(to_unit(img, cfg))
             ys.append(y)
             names.append(name)
     return np.stack(xs), np.stack(ys), names
@@ -94,10 +97,13 @@ def dedup(x, y, names, exclude=()):
     return x[keep], y[keep], [names[i] for i in keep]
 
 
-def load_splits(data_dir, cfg, cache_dir):
+def load_splits(data_dir, cfg, cache_dir, raf_crop="native"):
     """Returns dict split -> (x [N,C,S,S] float32 in [0,1], y [N,8] float32, names)."""
     os.makedirs(cache_dir, exist_ok=True)
-    key = hashlib.md5(repr((cfg["input_size"], cfg["input_channels"], RAF_TO_FERPLUS,
+    if raf_crop not in ("native", "ferplus"):
+        raise ValueError(f"raf_crop must be native or ferplus, not {raf_crop!r}")
+    geometry = RAF_TO_FERPLUS if raf_crop == "ferplus" else None
+    key = hashlib.md5(repr((cfg["input_size"], cfg["input_channels"], geometry,
                             os.path.abspath(data_dir))).encode()).hexdigest()[:10]
     path = os.path.join(cache_dir, f"splits-{key}.npz")
     if os.path.exists(path):
@@ -106,13 +112,13 @@ def load_splits(data_dir, cfg, cache_dir):
                 ("fer_train", "fer_valid", "raf_train", "raf_valid")}
     classes = cfg["classes"]
     fer_valid = read_ferplus(os.path.join(data_dir, "ferplus", "valid"), classes, cfg)
-    raf_valid = read_rafdb(os.path.join(data_dir, "rafdb"), classes, cfg, True)
+    raf_valid = read_rafdb(os.path.join(data_dir, "rafdb"), classes, cfg, True, raf_crop)
     fer_valid = dedup(*fer_valid)
     raf_valid = dedup(*raf_valid)
     held = set(pixel_hashes(fer_valid[0])) | set(pixel_hashes(raf_valid[0]))
     fer_train = dedup(*read_ferplus(os.path.join(data_dir, "ferplus", "train"), classes, cfg),
                       exclude=held)
-    raf_train = dedup(*read_rafdb(os.path.join(data_dir, "rafdb"), classes, cfg, False),
+    raf_train = dedup(*read_rafdb(os.path.join(data_dir, "rafdb"), classes, cfg, False, raf_crop),
                       exclude=held)
     out = {"fer_train": fer_train, "fer_valid": fer_valid, "raf_train": raf_train,
            "raf_valid": raf_valid}

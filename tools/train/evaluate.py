@@ -10,8 +10,9 @@ Folder kinds, detected automatically:
   majority is unknown/NF dropped; 8 classes.
 - RAF-DB root (train/0..6 folders): --raf-split valid|train|all selects our fixed
   validation part (md5 of the file name mod 10 == 0); 7 classes, scored by arg-max over
-  the 7 (no contempt). Each image is first re-cropped to the FER+ crop geometry, exactly as
-  in training (data.RAF_TO_FERPLUS); --raf-native classifies the original crops instead.
+  the 7 (no contempt). The crops are framed as the weights were trained (their recipe's
+  raf_crop): re-cropped to the FER+ geometry (data.RAF_TO_FERPLUS) or RAF-DB's own;
+  --raf-crop overrides.
 - Any folder whose subfolders are class names (neutral, happiness, ...): one class each.
 Duplicate images (same decoded pixels) are counted once.
 Prints accuracy, mean per-class accuracy and the confusion matrix; --json writes them.
@@ -24,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+import struct
 import tempfile
 
 import numpy as np
@@ -35,6 +37,7 @@ from preprocess import warp_similarity  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+DEFAULT_WEIGHTS = os.path.join(ROOT, "weights", "lnlfer-expression.safetensors")
 CLASSES = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"]
 
 
@@ -97,6 +100,14 @@ def classify(lnlfer, weights, paths, threads, chunk=400):
     return probs
 
 
+def weights_raf_crop(weights):
+    """The raf_crop of the recipe recorded in a weights file ("native" when it has none)."""
+    with open(weights, "rb") as f:
+        header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+    recipe = json.loads(header.get("__metadata__", {}).get("lnl.recipe", "{}"))
+    return recipe.get("raf_crop", "native")
+
+
 def recropped(items, folder):
     """Writes each image re-cropped to the FER+ geometry into `folder` as PNG; returns
     {original path: re-cropped path}."""
@@ -115,8 +126,8 @@ def main():
     p.add_argument("--lnlfer", default=os.path.join(ROOT, "build", "cli", "lnlfer"))
     p.add_argument("--weights", help="weights file (default: the one lnlfer finds)")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--raf-native", action="store_true",
-                   help="RAF-DB: classify the original crops, not the FER+-geometry ones")
+    p.add_argument("--raf-crop", default="auto", choices=["auto", "native", "ferplus"],
+                   help="RAF-DB framing (auto: as the weights were trained)")
     p.add_argument("--json", help="also write the results here")
     args = p.parse_args()
 
@@ -131,7 +142,10 @@ def main():
     items = dedup(items)
     with tempfile.TemporaryDirectory() as tmp:
         inputs = {path: path for path, _ in items}
-        if kind.startswith("rafdb") and not args.raf_native:
+        raf_crop = args.raf_crop
+        if raf_crop == "auto":
+            raf_crop = weights_raf_crop(args.weights or DEFAULT_WEIGHTS)
+        if kind.startswith("rafdb") and raf_crop == "ferplus":
             inputs = recropped(items, tmp)
             kind += "-ferplus-geometry"
         by_input = classify(args.lnlfer, args.weights, list(inputs.values()), args.threads)

@@ -121,11 +121,13 @@ def main():
             model.classifier.weight.mul_(30)
             model.nonlocal_net.score2.weight.mul_(30)
         meta["lnl.description"] = "randomly initialised LNLNet (test network, not trained)"
+        raf_crop = "native"
     else:
         ck = torch.load(args.checkpoint, map_location="cpu")
         cfg = ck["cfg"]
         model = LNLNet(cfg)
         model.load_state_dict(ck["ema"])
+        raf_crop = ck["recipe"].get("raf_crop", "native")
         meta.update({
             "lnl.description": "LNLNet facial-expression network (lnlfer reimplementation of arXiv:2203.14045)",
             "lnl.epoch": ck["epoch"],
@@ -135,8 +137,14 @@ def main():
             "lnl.rafdb_valid_accuracy": f"{ck['raf_valid']['acc']:.4f}",
         })
     if args.align:
+        # the template of the crops the network was trained on: FER+'s when RAF-DB was
+        # re-cropped to it, else the training mix's
         with open(args.align) as f:
-            meta["lnl.align"] = json.dumps({"template": json.load(f)["template"]})
+            measured = json.load(f)
+        template = dict(measured["template"])
+        if raf_crop == "ferplus":
+            template["points"] = measured["ferplus"]["points"]
+        meta["lnl.align"] = json.dumps({"template": template})
     model.eval()
     meta["lnl.config"] = json.dumps(cfg, sort_keys=True)
     meta["lnl.macs"] = str(count_macs(model, cfg["input_size"], cfg["input_channels"]))

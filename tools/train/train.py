@@ -155,7 +155,7 @@ def main():
     gen = torch.Generator().manual_seed(rec["seed"])
 
     t0 = time.time()
-    splits = load_splits(args.data, cfg, args.cache)
+    splits = load_splits(args.data, cfg, args.cache, rec.get("raf_crop", "native"))
     print({k: len(v[0]) for k, v in splits.items()}, f"loaded in {time.time() - t0:.0f}s", flush=True)
     raf_y = splits["raf_train"][1]
     raf_y = raf_y * (1 - rec["raf_label_smoothing"]) + rec["raf_label_smoothing"] / raf_y.shape[1]
