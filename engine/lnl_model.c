@@ -129,6 +129,11 @@ void lnl_context_free(lnl_context *ctx) {
   free(ctx);
 }
 
+static size_t input_floats(const lnl_model *model) {
+  const lnl_config *cfg = &model->net.cfg;
+  return (size_t)cfg->input_channels * cfg->input_size * cfg->input_size;
+}
+
 /* Lanes for n faces: one per thread, at most n; keeps fewer when memory runs short. */
 static int lanes_for(lnl_context *ctx, int n) {
   int want = n < ctx->par.threads ? n : ctx->par.threads;
@@ -167,8 +172,7 @@ typedef struct lanes_job {
 
 static void lane_task(void *arg, int lane) {
   const lanes_job *j = arg;
-  const lnl_config *cfg = &j->ctx->model->net.cfg;
-  size_t in = (size_t)cfg->input_channels * cfg->input_size * cfg->input_size;
+  size_t in = input_floats(j->ctx->model);
   for (int i = lane; i < j->n; i += j->lanes)
     run_face(j->ctx, lane, j->inputs + (size_t)i * in, NULL, &j->results[i]);
 }
@@ -178,8 +182,7 @@ static void lane_task(void *arg, int lane) {
 static void run_faces(lnl_context *ctx, const float *inputs, int n, lnl_result *results) {
   int lanes = n > 1 ? lanes_for(ctx, n) : 1;
   if (lanes <= 1) {
-    size_t in = (size_t)ctx->model->net.cfg.input_channels * ctx->model->net.cfg.input_size *
-                ctx->model->net.cfg.input_size;
+    size_t in = input_floats(ctx->model);
     for (int i = 0; i < n; i++) run_face(ctx, 0, inputs + (size_t)i * in, &ctx->par, &results[i]);
     return;
   }
@@ -194,11 +197,6 @@ static void scale_regions(const lnl_model *model, lnl_result *r, int w, int h) {
   for (int i = 0; i < model->net.cfg.num_regions; i++)
     r->regions[i] = (lnl_rect){r->regions[i].x * sx, r->regions[i].y * sy, r->regions[i].w * sx,
                                r->regions[i].h * sy};
-}
-
-static size_t input_floats(const lnl_model *model) {
-  const lnl_config *cfg = &model->net.cfg;
-  return (size_t)cfg->input_channels * cfg->input_size * cfg->input_size;
 }
 
 lnl_status lnl_preprocess(const lnl_model *model, const lnl_image *crop, float *input,

@@ -25,7 +25,6 @@ import json
 import os
 import subprocess
 import sys
-import struct
 import tempfile
 
 import numpy as np
@@ -33,6 +32,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import FERPLUS_COLUMNS, RAF_FOLDERS, RAF_TO_FERPLUS, load_image, raf_is_validation  # noqa: E402
+from model_card import read_metadata  # noqa: E402
 from preprocess import warp_similarity  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -102,9 +102,7 @@ def classify(lnlfer, weights, paths, threads, chunk=400):
 
 def weights_raf_crop(weights):
     """The raf_crop of the recipe recorded in a weights file ("native" when it has none)."""
-    with open(weights, "rb") as f:
-        header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
-    recipe = json.loads(header.get("__metadata__", {}).get("lnl.recipe", "{}"))
+    recipe = json.loads(read_metadata(weights).get("lnl.recipe", "{}"))
     return recipe.get("raf_crop", "native")
 
 
