@@ -129,6 +129,16 @@ static lnl_status parse_fields(const cJSON *root, lnl_config *cfg, lnl_error *er
   if ((s = get_int(root, "nonlocal_pool", 1, 16, &cfg->nonlocal_pool, err))) return s;
   if ((s = get_int(root, "nonlocal_inner", 1, MAX_WIDTH, &cfg->nonlocal_inner, err))) return s;
   if ((s = get_int(root, "attention_hidden", 1, MAX_WIDTH, &cfg->attention_hidden, err))) return s;
+  cfg->global_pool = 1;
+  if (cJSON_GetObjectItemCaseSensitive(root, "global_hidden") &&
+      (s = get_int(root, "global_hidden", 0, MAX_WIDTH, &cfg->global_hidden, err)))
+    return s;
+  if (cJSON_GetObjectItemCaseSensitive(root, "global_pool") &&
+      (s = get_int(root, "global_pool", 1, 16, &cfg->global_pool, err)))
+    return s;
+  if (cfg->global_hidden && (cfg->input_size / 8) % cfg->global_pool)
+    return lnl_fail(err, LNL_ERR_MODEL, "model config: 'global_pool' does not divide %d",
+                    cfg->input_size / 8);
   if ((s = get_float(root, "bn_eps", &cfg->bn_eps, err))) return s;
   if (!(cfg->bn_eps > 0.0f))
     return lnl_fail(err, LNL_ERR_MODEL, "model config: 'bn_eps' must be > 0");

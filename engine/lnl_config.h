@@ -25,6 +25,10 @@ typedef struct lnl_config {
   int nonlocal_pool;
   int nonlocal_inner;
   int attention_hidden;
+  int global_hidden; /* 0: the global feature is the bottleneck's mean; else the bottleneck
+                        average-pooled to global_pool x global_pool, flattened channel-major,
+                        then a linear layer of this width and ReLU */
+  int global_pool;
   float bn_eps;
 } lnl_config;
 

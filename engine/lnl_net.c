@@ -129,8 +129,14 @@ static void count_macs(lnl_net *net) {
   m += conv_macs(&net->theta, n) * 3 + conv_macs(&net->nl_out, n);
   m += 2ull * (uint64_t)(n * n) * (uint64_t)(n * n) * cfg->nonlocal_inner; /* n*n positions */
   m += (uint64_t)cfg->num_regions * (uint64_t)(net->score1.in * net->score1.out + net->score2.in);
+  m += (uint64_t)net->global_fc.in * net->global_fc.out;
   m += (uint64_t)net->classifier.in * net->classifier.out;
   net->macs = m;
+}
+
+/* Width of the global feature that joins the fused local features. */
+static int global_width(const lnl_config *c) {
+  return c->global_hidden ? c->global_hidden : c->widths[3];
 }
 
 static lnl_status bind_all(loader *L) {
@@ -162,7 +168,11 @@ static lnl_status bind_all(loader *L) {
                      c->nonlocal_inner, fch, 1, 1)) ||
       (s = bind_linear(L, &net->score1, "nonlocal_net.score1", fch, c->attention_hidden)) ||
       (s = bind_linear(L, &net->score2, "nonlocal_net.score2", c->attention_hidden, 1)) ||
-      (s = bind_linear(L, &net->classifier, "classifier", lw + w[3], c->num_classes)))
+      (s = bind_linear(L, &net->classifier, "classifier", lw + global_width(c), c->num_classes)))
+    return s;
+  if (c->global_hidden &&
+      (s = bind_linear(L, &net->global_fc, "global_fc", w[3] * c->global_pool * c->global_pool,
+                       c->global_hidden)))
     return s;
   int64_t nreg = R;
   return take(L, "nonlocal_net.region_bias", 1, &nreg, &net->region_bias);
@@ -287,7 +297,9 @@ lnl_status lnl_net_scratch_new(const lnl_net *net, int batch, lnl_net_scratch *s
       {&s->z, fch * n},
       {&s->ctx, R * fch},
       {&s->hidden, (size_t)c->attention_hidden},
-      {&s->fused, L + (size_t)w[3]},
+      {&s->gpool, (size_t)w[3] * (size_t)(c->global_pool * c->global_pool)},
+      {&s->gflat, (size_t)w[3] * (size_t)(c->global_pool * c->global_pool)},
+      {&s->fused, L + (size_t)global_width(c)},
       {&s->probs, (size_t)c->num_classes},
       {&s->weights, R},
   };
@@ -488,10 +500,28 @@ static void nonlocal_forward(const lnl_net *net, lnl_net_scratch *s, int n, lnl_
   }
 }
 
+/* The global feature of face i from the bottleneck e3 (b x b x widths[3]) into out. */
+static void global_feature(const lnl_net *net, lnl_net_scratch *s, int i, float *out) {
+  const lnl_config *c = &net->cfg;
+  int b = c->input_size >> 3, w3 = c->widths[3], gp = c->global_pool;
+  lnl_map e3 = lnl_map_dense(s->e3 + (size_t)i * b * b * w3, b, b, w3);
+  if (!c->global_hidden) {
+    lnl_map_mean(&e3, w3, out);
+    return;
+  }
+  lnl_map pooled = lnl_map_dense(s->gpool, gp, gp, w3);
+  lnl_map_avgpool(&e3, w3, b / gp, &pooled);
+  /* channels-last cells to the model's channel-major flattening */
+  for (int p = 0; p < gp * gp; p++)
+    for (int ch = 0; ch < w3; ch++) s->gflat[ch * gp * gp + p] = s->gpool[p * w3 + ch];
+  lnl_linear_forward(&net->global_fc, s->gflat, out);
+  lnl_relu(out, (size_t)c->global_hidden);
+}
+
 void lnl_net_forward(const lnl_net *net, lnl_net_scratch *s, int n, const float *inputs,
                      lnl_parallel *par) {
   const lnl_config *c = &net->cfg;
-  int L = c->local_width, R = c->num_regions, b = c->input_size >> 3;
+  int L = c->local_width, R = c->num_regions;
   unet_forward(net, s, n, inputs, par);
   local_forward(net, s, n, par);
   nonlocal_forward(net, s, n, par);
@@ -501,8 +531,7 @@ void lnl_net_forward(const lnl_net *net, lnl_net_scratch *s, int n, const float 
     memset(s->fused, 0, sizeof(float) * (size_t)L);
     for (int r = 0; r < R; r++)
       for (int j = 0; j < L; j++) s->fused[j] += weights[r] * lfeat[(size_t)r * L + j];
-    lnl_map e3 = lnl_map_dense(s->e3 + (size_t)i * b * b * c->widths[3], b, b, c->widths[3]);
-    lnl_map_mean(&e3, c->widths[3], s->fused + L);
+    global_feature(net, s, i, s->fused + L);
     float *probs = s->probs + (size_t)i * c->num_classes;
     lnl_linear_forward(&net->classifier, s->fused, probs);
     lnl_softmax(probs, (size_t)c->num_classes);

@@ -131,6 +131,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cannot read golden file %s: %s\n", argv[2], buf ? err.message : "I/O error");
     return 1;
   }
+  /* the engine counts the same multiply-adds as the trainer (written by export.py) */
+  const char *macs = lnl_model_metadata(model, "lnl.macs");
+  CHECK_MSG(macs && lnl_model_macs(model) == strtoull(macs, NULL, 10), "macs %llu, file says %s",
+            (unsigned long long)lnl_model_macs(model), macs ? macs : "nothing");
   for (int threads = 1; threads <= 2; threads++) {
     lnl_context *ctx = NULL;
     CHECK(lnl_context_new(model, threads, &ctx, &err) == LNL_OK);

@@ -657,6 +657,12 @@ static void check_model_header(void) {
   expect_edit("config: decoder width 0", "[16, 32, 64, 128]",
               "[16, 32, 64, 128], \\\"decoder_widths\\\": [0, 32]", LNL_ERR_MODEL,
               NEEDLES("'decoder_widths'[0] is not an integer"));
+  expect_edit("config: global_pool not dividing", "[16, 32, 64, 128]",
+              "[16, 32, 64, 128], \\\"global_hidden\\\": 32, \\\"global_pool\\\": 4", LNL_ERR_MODEL,
+              NEEDLES("'global_pool' does not divide 6"));
+  expect_edit("config: negative global_hidden", "[16, 32, 64, 128]",
+              "[16, 32, 64, 128], \\\"global_hidden\\\": -1", LNL_ERR_MODEL,
+              NEEDLES("'global_hidden'"));
 
   /* config values the engine could run, but not with these tensors */
   expect_edit("config: 3 input channels", "\\\"input_channels\\\": 1", "\\\"input_channels\\\": 3",
@@ -669,6 +675,9 @@ static void check_model_header(void) {
   expect_edit("config: narrower decoder", "[16, 32, 64, 128]",
               "[16, 32, 64, 128], \\\"decoder_widths\\\": [48, 32]", LNL_ERR_MODEL,
               NEEDLES("'unet.up2.conv.weight' has shape [64, 128, 1, 1]", "needs [48, 128, 1, 1]"));
+  expect_edit("config: global feature without its tensors", "[16, 32, 64, 128]",
+              "[16, 32, 64, 128], \\\"global_hidden\\\": 32, \\\"global_pool\\\": 3", LNL_ERR_MODEL,
+              NEEDLES("'classifier.weight' has shape [8, 192]", "needs [8, 96]"));
 }
 
 /* Tensor-level changes, with the file rebuilt around them. */

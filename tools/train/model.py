@@ -5,7 +5,10 @@ every size comes from the configuration, which is written into the weights metad
     crop -> U-Net -> F (half resolution)
       F -> R fixed regions -> R local nets (grouped conv, no shared weights) -> l_1..l_R
       F -> avg-pool -> non-local block -> per-region pooled context -> scores -> softmax -> a
-      fused = [sum_r a_r l_r, GAP(bottleneck)] -> linear -> 8 logits
+      fused = [sum_r a_r l_r, global feature] -> linear -> 8 logits
+    global feature: GAP(bottleneck), or with global_hidden > 0 the bottleneck average-pooled
+    to a global_pool x global_pool grid, flattened (channel-major), linear + ReLU, so that the
+    classifier also sees where on the face the deep features are
 """
 import math
 
@@ -125,7 +128,19 @@ class LNLNet(nn.Module):
         self.nonlocal_net = NonLocalAttention(fch, cfg["nonlocal_inner"], cfg["attention_hidden"],
                                               self.regions, cfg["nonlocal_pool"])
         self.dropout = nn.Dropout(0.3)
-        self.classifier = nn.Linear(cfg["local_width"] + cfg["unet_widths"][3], ncls)
+        w3 = cfg["unet_widths"][3]
+        self.global_hidden = cfg.get("global_hidden", 0)
+        self.global_pool = cfg.get("global_pool", 1)
+        if self.global_hidden:
+            self.global_fc = nn.Linear(w3 * self.global_pool ** 2, self.global_hidden)
+        glob_dim = self.global_hidden or w3
+        self.classifier = nn.Linear(cfg["local_width"] + glob_dim, ncls)
+
+    def global_feature(self, bottleneck):
+        if not self.global_hidden:
+            return bottleneck.mean((2, 3))
+        g = F.adaptive_avg_pool2d(bottleneck, self.global_pool).flatten(1)
+        return F.relu(self.global_fc(self.dropout(g)))
 
     def forward(self, x):
         f, bottleneck = self.unet(x)
@@ -133,7 +148,7 @@ class LNLNet(nn.Module):
         local_feats, region_logits = self.local(crops)
         weights = self.nonlocal_net(f)
         fused = (weights.unsqueeze(-1) * local_feats).sum(1)
-        glob = bottleneck.mean((2, 3))
+        glob = self.global_feature(bottleneck)
         logits = self.classifier(self.dropout(torch.cat([fused, glob], 1)))
         return logits, weights, region_logits
 
