@@ -28,6 +28,17 @@ def confusion_table(res):
     return head + rows
 
 
+def global_feature(cfg):
+    """The model card's words for the global feature of model.py's LNLNet."""
+    w3, side = cfg["unet_widths"][3], cfg["input_size"] // 8
+    if not cfg.get("global_hidden"):
+        return f"the U-Net bottleneck ({w3} channels at {side}x{side}) average-pooled"
+    g = cfg.get("global_pool", 1)
+    return (f"the U-Net bottleneck ({w3} channels at {side}x{side}) average-pooled to {g}x{g}, "
+            f"flattened ({w3 * g * g} values, so the position of each feature is kept), "
+            f"dropout, one linear layer to {cfg['global_hidden']} and ReLU")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--log", required=True)
@@ -79,7 +90,7 @@ def main():
         "nreg": len(cfg["regions"]), "rs": cfg["regions"][0][2], "rs2": 2 * cfg["regions"][0][2],
         "local_width": cfg["local_width"], "ps": cfg["input_size"] // 2 // cfg["nonlocal_pool"],
         "npos": (cfg["input_size"] // 2 // cfg["nonlocal_pool"]) ** 2,
-        "inner": cfg["nonlocal_inner"], "bottleneck": cfg["unet_widths"][3],
+        "inner": cfg["nonlocal_inner"], "global_feature": global_feature(cfg),
         "commit": meta["lnl.source_commit"],
         "weights_sorted": ", ".join(f"w{i} {w:.3f}" for i, w in
                                     sorted(enumerate(final_w), key=lambda t: -t[1])),
