@@ -107,7 +107,7 @@ lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **ou
     free(ctx);
     return lnl_fail(err, LNL_ERR_MEMORY, "out of memory creating a context");
   }
-  lnl_status s = lnl_net_scratch_new(&model->net, 1, &ctx->lanes[0], err);
+  lnl_status s = lnl_net_scratch_new(&model->net, &ctx->lanes[0], err);
   if (s) {
     free(ctx->lanes);
     free(ctx);
@@ -139,7 +139,7 @@ static int lanes_for(lnl_context *ctx, int n) {
   int want = n < ctx->par.threads ? n : ctx->par.threads;
   lnl_error ignored;
   while (ctx->num_lanes < want &&
-         lnl_net_scratch_new(&ctx->model->net, 1, &ctx->lanes[ctx->num_lanes], &ignored) == LNL_OK)
+         lnl_net_scratch_new(&ctx->model->net, &ctx->lanes[ctx->num_lanes], &ignored) == LNL_OK)
     ctx->num_lanes++;
   return want < ctx->num_lanes ? (want < 1 ? 1 : want) : ctx->num_lanes;
 }
@@ -151,7 +151,7 @@ static void run_face(lnl_context *ctx, int lane, const float *input, lnl_paralle
   const lnl_config *cfg = &ctx->model->net.cfg;
   lnl_net_scratch *s = &ctx->lanes[lane];
   float cell = (float)cfg->input_size / (float)cfg->feature_size;
-  lnl_net_forward(&ctx->model->net, s, 1, input, par);
+  lnl_net_forward(&ctx->model->net, s, input, par);
   memset(r, 0, sizeof *r);
   memcpy(r->probs, s->probs, sizeof(float) * (size_t)cfg->num_classes);
   memcpy(r->weights, s->weights, sizeof(float) * (size_t)cfg->num_regions);

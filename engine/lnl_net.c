@@ -258,7 +258,7 @@ void lnl_net_free(lnl_net *net) {
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
-lnl_status lnl_net_scratch_new(const lnl_net *net, int batch, lnl_net_scratch *s, lnl_error *err) {
+lnl_status lnl_net_scratch_new(const lnl_net *net, lnl_net_scratch *s, lnl_error *err) {
   const lnl_config *c = &net->cfg;
   const int *w = c->widths, *d = c->dec_widths;
   size_t S = (size_t)c->input_size, R = (size_t)c->num_regions, fch = (size_t)c->feature_channels;
@@ -267,13 +267,13 @@ lnl_status lnl_net_scratch_new(const lnl_net *net, int batch, lnl_net_scratch *s
   size_t n =
       (size_t)(c->feature_size / c->nonlocal_pool) * (size_t)(c->feature_size / c->nonlocal_pool);
   size_t area[4] = {S * S, S * S / 4, S * S / 16, S * S / 64};
-  size_t tmp = 0, pool = 0, B = (size_t)batch;
+  size_t tmp = 0, pool = 0;
   for (int l = 0; l < 4; l++) tmp = max_size(tmp, (size_t)w[l] * area[l]);
   for (int l = 1; l < 4; l++) pool = max_size(pool, (size_t)w[l - 1] * area[l]);
   memset(s, 0, sizeof *s);
   struct {
     float **ptr;
-    size_t count; /* per face */
+    size_t count;
   } plan[] = {
       {&s->x, (size_t)c->input_channels * area[0]},
       {&s->t, tmp},
@@ -305,20 +305,19 @@ lnl_status lnl_net_scratch_new(const lnl_net *net, int batch, lnl_net_scratch *s
   };
   size_t total = 0;
   for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++)
-    total += (plan[i].count * B + 15) & ~(size_t)15;
+    total += (plan[i].count + 15) & ~(size_t)15;
   s->block = malloc(total * sizeof(float));
-  s->in = malloc(sizeof(lnl_map) * B * R);
-  s->out = malloc(sizeof(lnl_map) * B * R);
-  s->group = malloc(sizeof(int) * B * R);
+  s->in = malloc(sizeof(lnl_map) * R);
+  s->out = malloc(sizeof(lnl_map) * R);
+  s->group = malloc(sizeof(int) * R);
   if (!s->block || !s->in || !s->out || !s->group) {
     lnl_net_scratch_free(s);
     return lnl_fail(err, LNL_ERR_MEMORY, "out of memory for the network's buffers");
   }
-  s->batch = batch;
   float *p = s->block;
   for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
     *plan[i].ptr = p;
-    p += (plan[i].count * B + 15) & ~(size_t)15;
+    p += (plan[i].count + 15) & ~(size_t)15;
   }
   return LNL_OK;
 }
@@ -331,115 +330,93 @@ void lnl_net_scratch_free(lnl_net_scratch *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* The maps of n faces whose feature maps lie `face` floats apart: side x side pixels,
- * `cs` floats apart, from channel `ch` on. */
-static lnl_map *faces(lnl_map *m, int n, float *base, size_t face, int side, int cs, int ch) {
-  for (int i = 0; i < n; i++)
-    m[i] = (lnl_map){base + (size_t)i * face + ch, side, side, (size_t)side * cs, (size_t)cs};
-  return m;
+/* A side x side map whose pixels are `cs` floats apart, from channel `ch` on. */
+static lnl_map map_at(float *base, int side, int cs, int ch) {
+  return (lnl_map){base + ch, side, side, (size_t)side * cs, (size_t)cs};
 }
 
-/* One convolution over the n faces, side x side, from (in, its channel stride and
- * first channel) to (out, ...). */
-static void conv(const lnl_pconv *pc, lnl_net_scratch *s, int n, int side, float *in, int ics,
-                 int ich, float *out, int ocs, int och, int relu, lnl_parallel *par) {
-  size_t area = (size_t)side * side;
-  faces(s->in, n, in, area * ics, side, ics, ich);
-  faces(s->out, n, out, area * ocs, side, ocs, och);
-  lnl_pconv_run(pc, n, s->in, s->out, NULL, relu, par);
+/* One convolution, side x side, from (in, its channel stride and first channel) to
+ * (out, ...). */
+static void conv(const lnl_pconv *pc, int side, float *in, int ics, int ich, float *out, int ocs,
+                 int och, int relu, lnl_parallel *par) {
+  lnl_map a = map_at(in, side, ics, ich), b = map_at(out, side, ocs, och);
+  lnl_pconv_run(pc, 1, &a, &b, NULL, relu, par);
 }
 
-static void maxpool(lnl_net_scratch *s, int n, int side, float *in, int ics, int ich, int c,
-                    float *out) {
-  size_t area = (size_t)side * side;
-  for (int i = 0; i < n; i++) {
-    lnl_map a, b;
-    faces(&a, 1, in + i * area * ics, 0, side, ics, ich);
-    faces(&b, 1, out + i * area / 4 * c, 0, side / 2, c, 0);
-    lnl_map_maxpool2(&a, c, &b);
-  }
+static void maxpool(int side, float *in, int ics, int ich, int c, float *out) {
+  lnl_map a = map_at(in, side, ics, ich), b = map_at(out, side / 2, c, 0);
+  lnl_map_maxpool2(&a, c, &b);
 }
 
 /* The decoder's "up" step: 1x1 convolution (with its batch-norm) at the low resolution,
  * bilinear upsampling to side x side into the first channels of cat, ReLU. Both are
  * linear per pixel and the interpolation weights sum to 1, so this equals the model's
  * upsample-then-convolve, on a quarter of the pixels. */
-static void up(const lnl_pconv *pc, lnl_net_scratch *s, int n, int side, float *x, float *u,
-               float *cat, int cat_ch, lnl_parallel *par) {
+static void up(const lnl_pconv *pc, int side, float *x, float *u, float *cat, int cat_ch,
+               lnl_parallel *par) {
   int lo = side / 2, c = pc->cout;
-  conv(pc, s, n, lo, x, pc->cin, 0, u, c, 0, 0, par);
-  for (int i = 0; i < n; i++) {
-    lnl_map a, b;
-    faces(&a, 1, u + (size_t)i * lo * lo * c, 0, lo, c, 0);
-    faces(&b, 1, cat + (size_t)i * side * side * cat_ch, 0, side, cat_ch, 0);
-    lnl_map_resize_bilinear(&a, c, &b, 1);
-  }
+  conv(pc, lo, x, pc->cin, 0, u, c, 0, 0, par);
+  lnl_map a = map_at(u, lo, c, 0), b = map_at(cat, side, cat_ch, 0);
+  lnl_map_resize_bilinear(&a, c, &b, 1);
 }
 
-static void unet_forward(const lnl_net *net, lnl_net_scratch *s, int n, const float *inputs,
+static void unet_forward(const lnl_net *net, lnl_net_scratch *s, const float *input,
                          lnl_parallel *par) {
   const lnl_config *c = &net->cfg;
   const int *w = c->widths, *d = c->dec_widths;
   int S = c->input_size, cin = c->input_channels;
   int c1 = d[1] + w[1], c2 = d[0] + w[2]; /* channels of the concatenations */
-  float *x = (float *)inputs;
+  float *x = (float *)input;
   if (cin > 1) { /* CHW -> HWC */
     size_t area = (size_t)S * S;
-    for (int i = 0; i < n; i++)
-      for (size_t p = 0; p < area; p++)
-        for (int ch = 0; ch < cin; ch++)
-          s->x[(i * area + p) * cin + ch] = inputs[(i * (size_t)cin + ch) * area + p];
+    for (size_t p = 0; p < area; p++)
+      for (int ch = 0; ch < cin; ch++) s->x[p * cin + ch] = input[ch * area + p];
     x = s->x;
   }
   /* level 0 */
-  conv(&net->penc[0][0], s, n, S, x, cin, 0, s->t, w[0], 0, 1, par);
-  conv(&net->penc[0][1], s, n, S, s->t, w[0], 0, s->e0, w[0], 0, 1, par);
+  conv(&net->penc[0][0], S, x, cin, 0, s->t, w[0], 0, 1, par);
+  conv(&net->penc[0][1], S, s->t, w[0], 0, s->e0, w[0], 0, 1, par);
   /* level 1: e1 is stored as the second part of cat1 */
-  maxpool(s, n, S, s->e0, w[0], 0, w[0], s->pool);
-  conv(&net->penc[1][0], s, n, S / 2, s->pool, w[0], 0, s->t, w[1], 0, 1, par);
-  conv(&net->penc[1][1], s, n, S / 2, s->t, w[1], 0, s->cat1, c1, d[1], 1, par);
+  maxpool(S, s->e0, w[0], 0, w[0], s->pool);
+  conv(&net->penc[1][0], S / 2, s->pool, w[0], 0, s->t, w[1], 0, 1, par);
+  conv(&net->penc[1][1], S / 2, s->t, w[1], 0, s->cat1, c1, d[1], 1, par);
   /* level 2: e2 in the second part of cat2 */
-  maxpool(s, n, S / 2, s->cat1, c1, d[1], w[1], s->pool);
-  conv(&net->penc[2][0], s, n, S / 4, s->pool, w[1], 0, s->t, w[2], 0, 1, par);
-  conv(&net->penc[2][1], s, n, S / 4, s->t, w[2], 0, s->cat2, c2, d[0], 1, par);
+  maxpool(S / 2, s->cat1, c1, d[1], w[1], s->pool);
+  conv(&net->penc[2][0], S / 4, s->pool, w[1], 0, s->t, w[2], 0, 1, par);
+  conv(&net->penc[2][1], S / 4, s->t, w[2], 0, s->cat2, c2, d[0], 1, par);
   /* level 3 */
-  maxpool(s, n, S / 4, s->cat2, c2, d[0], w[2], s->pool);
-  conv(&net->penc[3][0], s, n, S / 8, s->pool, w[2], 0, s->t, w[3], 0, 1, par);
-  conv(&net->penc[3][1], s, n, S / 8, s->t, w[3], 0, s->e3, w[3], 0, 1, par);
+  maxpool(S / 4, s->cat2, c2, d[0], w[2], s->pool);
+  conv(&net->penc[3][0], S / 8, s->pool, w[2], 0, s->t, w[3], 0, 1, par);
+  conv(&net->penc[3][1], S / 8, s->t, w[3], 0, s->e3, w[3], 0, 1, par);
   /* decoder */
-  up(&net->pup2, s, n, S / 4, s->e3, s->u2, s->cat2, c2, par);
-  conv(&net->pdec2, s, n, S / 4, s->cat2, c2, 0, s->d2, d[0], 0, 1, par);
-  up(&net->pup1, s, n, S / 2, s->d2, s->u1, s->cat1, c1, par);
-  conv(&net->pdec1, s, n, S / 2, s->cat1, c1, 0, s->f, c->feature_channels, 0, 1, par);
+  up(&net->pup2, S / 4, s->e3, s->u2, s->cat2, c2, par);
+  conv(&net->pdec2, S / 4, s->cat2, c2, 0, s->d2, d[0], 0, 1, par);
+  up(&net->pup1, S / 2, s->d2, s->u1, s->cat1, c1, par);
+  conv(&net->pdec1, S / 2, s->cat1, c1, 0, s->f, c->feature_channels, 0, 1, par);
 }
 
-/* The R local nets: image (r, i) of each grouped convolution is region r of face i,
- * cut straight out of F by its map (the convolution's zero padding is at the region's
- * edges). Images of one region are adjacent, so its weights are reused across faces. */
-static void local_forward(const lnl_net *net, lnl_net_scratch *s, int n, lnl_parallel *par) {
+/* The R local nets: image r of each grouped convolution is region r, cut straight out
+ * of F by its map (the convolution's zero padding is at the region's edges). */
+static void local_forward(const lnl_net *net, lnl_net_scratch *s, lnl_parallel *par) {
   const lnl_config *c = &net->cfg;
   int fs = c->feature_size, fch = c->feature_channels, R = c->num_regions, L = c->local_width;
-  int rw = c->regions[0][2], rh = c->regions[0][3], m = R * n;
+  int rw = c->regions[0][2], rh = c->regions[0][3];
   size_t big = (size_t)rh * rw * L, small = big / 4;
-  for (int r = 0; r < R; r++)
-    for (int i = 0; i < n; i++) {
-      int k = r * n + i;
-      const int *reg = c->regions[r];
-      s->in[k] = (lnl_map){s->f + (size_t)i * fs * fs * fch + ((size_t)reg[1] * fs + reg[0]) * fch,
-                           rh, rw, (size_t)fs * fch, (size_t)fch};
-      s->out[k] = lnl_map_dense(s->l1 + (size_t)k * big, rh, rw, L);
-      s->group[k] = r;
-    }
-  lnl_pconv_run(&net->plocal1, m, s->in, s->out, s->group, 1, par);
-  for (int k = 0; k < m; k++) {
-    s->in[k] = lnl_map_dense(s->lpool + (size_t)k * small, rh / 2, rw / 2, L);
-    lnl_map_maxpool2(&s->out[k], L, &s->in[k]);
-    s->out[k] = lnl_map_dense(s->l2 + (size_t)k * small, rh / 2, rw / 2, L);
+  for (int r = 0; r < R; r++) {
+    const int *reg = c->regions[r];
+    s->in[r] = (lnl_map){s->f + ((size_t)reg[1] * fs + reg[0]) * fch, rh, rw, (size_t)fs * fch,
+                         (size_t)fch};
+    s->out[r] = lnl_map_dense(s->l1 + (size_t)r * big, rh, rw, L);
+    s->group[r] = r;
   }
-  lnl_pconv_run(&net->plocal2, m, s->in, s->out, s->group, 1, par);
-  for (int r = 0; r < R; r++)
-    for (int i = 0; i < n; i++)
-      lnl_map_mean(&s->out[r * n + i], L, s->lfeat + ((size_t)i * R + r) * L);
+  lnl_pconv_run(&net->plocal1, R, s->in, s->out, s->group, 1, par);
+  for (int r = 0; r < R; r++) {
+    s->in[r] = lnl_map_dense(s->lpool + (size_t)r * small, rh / 2, rw / 2, L);
+    lnl_map_maxpool2(&s->out[r], L, &s->in[r]);
+    s->out[r] = lnl_map_dense(s->l2 + (size_t)r * small, rh / 2, rw / 2, L);
+  }
+  lnl_pconv_run(&net->plocal2, R, s->in, s->out, s->group, 1, par);
+  for (int r = 0; r < R; r++) lnl_map_mean(&s->out[r], L, s->lfeat + (size_t)r * L);
 }
 
 typedef struct softmax_job {
@@ -459,52 +436,40 @@ static void softmax_rows(void *arg, int t) {
   }
 }
 
-static void nonlocal_forward(const lnl_net *net, lnl_net_scratch *s, int n, lnl_parallel *par) {
+static void nonlocal_forward(const lnl_net *net, lnl_net_scratch *s, lnl_parallel *par) {
   const lnl_config *c = &net->cfg;
   int fch = c->feature_channels, pool = c->nonlocal_pool, side = c->feature_size / pool;
   int fs = c->feature_size, d = c->nonlocal_inner, np = side * side, R = c->num_regions;
-  for (int i = 0; i < n; i++) {
-    lnl_map a = lnl_map_dense(s->f + (size_t)i * fs * fs * fch, fs, fs, fch);
-    lnl_map b = lnl_map_dense(s->p + (size_t)i * np * fch, side, side, fch);
-    lnl_map_avgpool(&a, fch, pool, &b);
+  lnl_map a = lnl_map_dense(s->f, fs, fs, fch), b = lnl_map_dense(s->p, side, side, fch);
+  lnl_map_avgpool(&a, fch, pool, &b);
+  conv(&net->pqkv, side, s->p, fch, 0, s->qkv, 3 * d, 0, 0, par);
+  /* att = theta phi^T, softmax over each row; y = att g */
+  lnl_gemm(par, 0, 1, np, np, d, s->qkv, 3 * d, s->qkv + d, 3 * d, 0.0f, s->att, np);
+  /* rows split across threads (an exp costs about 20 multiply-adds) */
+  softmax_job sj = {s->att, np, lnl_parallel_threads_for(par, 20.0 * np * np),
+                    1.0f / sqrtf((float)d)};
+  lnl_parallel_for(sj.tasks > 1 ? par : NULL, sj.tasks, softmax_rows, &sj);
+  lnl_gemm(par, 0, 0, np, d, np, s->att, np, s->qkv + 2 * d, 3 * d, 0.0f, s->y, d);
+  conv(&net->pout, side, s->y, d, 0, s->z, fch, 0, 0, par);
+  lnl_add(s->z, s->p, (size_t)np * fch);
+  for (int r = 0; r < R; r++) {
+    const int *reg = c->regions[r];
+    int x0 = reg[0] / pool, y0 = reg[1] / pool, w = reg[2] / pool, h = reg[3] / pool;
+    lnl_map cells = {s->z + ((size_t)y0 * side + x0) * fch, h, w, (size_t)side * fch, (size_t)fch};
+    lnl_map_mean(&cells, fch, s->ctx);
+    lnl_linear_forward(&net->score1, s->ctx, s->hidden);
+    lnl_relu(s->hidden, (size_t)net->score1.out);
+    lnl_linear_forward(&net->score2, s->hidden, &s->weights[r]);
+    s->weights[r] += net->region_bias[r];
   }
-  conv(&net->pqkv, s, n, side, s->p, fch, 0, s->qkv, 3 * d, 0, 0, par);
-  float scale = 1.0f / sqrtf((float)d);
-  for (int i = 0; i < n; i++) {
-    /* att = theta phi^T, softmax over each row; y = att g */
-    const float *q = s->qkv + (size_t)i * np * 3 * d;
-    lnl_gemm(par, 0, 1, np, np, d, q, 3 * d, q + d, 3 * d, 0.0f, s->att, np);
-    /* rows split across threads (an exp costs about 20 multiply-adds) */
-    softmax_job sj = {s->att, np, lnl_parallel_threads_for(par, 20.0 * np * np), scale};
-    lnl_parallel_for(sj.tasks > 1 ? par : NULL, sj.tasks, softmax_rows, &sj);
-    lnl_gemm(par, 0, 0, np, d, np, s->att, np, q + 2 * d, 3 * d, 0.0f, s->y + (size_t)i * np * d,
-             d);
-  }
-  conv(&net->pout, s, n, side, s->y, d, 0, s->z, fch, 0, 0, par);
-  lnl_add(s->z, s->p, (size_t)n * np * fch);
-  for (int i = 0; i < n; i++) {
-    float *weights = s->weights + (size_t)i * R;
-    const float *z = s->z + (size_t)i * np * fch;
-    for (int r = 0; r < R; r++) {
-      const int *reg = c->regions[r];
-      int x0 = reg[0] / pool, y0 = reg[1] / pool, w = reg[2] / pool, h = reg[3] / pool;
-      lnl_map cells = {(float *)z + ((size_t)y0 * side + x0) * fch, h, w, (size_t)side * fch,
-                       (size_t)fch};
-      lnl_map_mean(&cells, fch, s->ctx);
-      lnl_linear_forward(&net->score1, s->ctx, s->hidden);
-      lnl_relu(s->hidden, (size_t)net->score1.out);
-      lnl_linear_forward(&net->score2, s->hidden, &weights[r]);
-      weights[r] += net->region_bias[r];
-    }
-    lnl_softmax(weights, (size_t)R);
-  }
+  lnl_softmax(s->weights, (size_t)R);
 }
 
-/* The global feature of face i from the bottleneck e3 (b x b x widths[3]) into out. */
-static void global_feature(const lnl_net *net, lnl_net_scratch *s, int i, float *out) {
+/* The global feature, from the bottleneck e3 (b x b x widths[3]), into out. */
+static void global_feature(const lnl_net *net, lnl_net_scratch *s, float *out) {
   const lnl_config *c = &net->cfg;
   int b = c->input_size >> 3, w3 = c->widths[3], gp = c->global_pool;
-  lnl_map e3 = lnl_map_dense(s->e3 + (size_t)i * b * b * w3, b, b, w3);
+  lnl_map e3 = lnl_map_dense(s->e3, b, b, w3);
   if (!c->global_hidden) {
     lnl_map_mean(&e3, w3, out);
     return;
@@ -518,22 +483,18 @@ static void global_feature(const lnl_net *net, lnl_net_scratch *s, int i, float 
   lnl_relu(out, (size_t)c->global_hidden);
 }
 
-void lnl_net_forward(const lnl_net *net, lnl_net_scratch *s, int n, const float *inputs,
+void lnl_net_forward(const lnl_net *net, lnl_net_scratch *s, const float *input,
                      lnl_parallel *par) {
   const lnl_config *c = &net->cfg;
   int L = c->local_width, R = c->num_regions;
-  unet_forward(net, s, n, inputs, par);
-  local_forward(net, s, n, par);
-  nonlocal_forward(net, s, n, par);
-  for (int i = 0; i < n; i++) {
-    /* feedback: the region weights scale the local features before fusion */
-    const float *weights = s->weights + (size_t)i * R, *lfeat = s->lfeat + (size_t)i * R * L;
-    memset(s->fused, 0, sizeof(float) * (size_t)L);
-    for (int r = 0; r < R; r++)
-      for (int j = 0; j < L; j++) s->fused[j] += weights[r] * lfeat[(size_t)r * L + j];
-    global_feature(net, s, i, s->fused + L);
-    float *probs = s->probs + (size_t)i * c->num_classes;
-    lnl_linear_forward(&net->classifier, s->fused, probs);
-    lnl_softmax(probs, (size_t)c->num_classes);
-  }
+  unet_forward(net, s, input, par);
+  local_forward(net, s, par);
+  nonlocal_forward(net, s, par);
+  /* feedback: the region weights scale the local features before fusion */
+  memset(s->fused, 0, sizeof(float) * (size_t)L);
+  for (int r = 0; r < R; r++)
+    for (int j = 0; j < L; j++) s->fused[j] += s->weights[r] * s->lfeat[(size_t)r * L + j];
+  global_feature(net, s, s->fused + L);
+  lnl_linear_forward(&net->classifier, s->fused, s->probs);
+  lnl_softmax(s->probs, (size_t)c->num_classes);
 }

@@ -29,14 +29,13 @@ typedef struct lnl_net {
   int num_owned;
 } lnl_net;
 
-/* Buffers for one forward pass of up to `batch` faces; feature maps are channels-last. */
+/* Buffers for the forward pass of one face; feature maps are channels-last. */
 typedef struct lnl_net_scratch {
-  int batch;
   float *block; /* all buffers below live in this one allocation */
   float *x, *t, *e0, *pool, *cat1, *cat2, *e3, *u2, *d2, *u1, *f, *l1, *lpool, *l2, *lfeat;
   float *p, *qkv, *att, *y, *z, *ctx, *hidden, *gpool, *gflat, *fused;
-  float *probs, *weights; /* outputs: [batch][num_classes], [batch][num_regions] */
-  lnl_map *in, *out;      /* batch * num_regions maps: the images of one convolution */
+  float *probs, *weights; /* outputs: [num_classes], [num_regions] */
+  lnl_map *in, *out;      /* num_regions maps: the images of one grouped convolution */
   int *group;
 } lnl_net_scratch;
 
@@ -44,12 +43,11 @@ lnl_status lnl_net_load(lnl_net *net, const lnl_config *cfg, const lnl_safetenso
                         lnl_error *err);
 void lnl_net_free(lnl_net *net);
 
-lnl_status lnl_net_scratch_new(const lnl_net *net, int batch, lnl_net_scratch *s, lnl_error *err);
+lnl_status lnl_net_scratch_new(const lnl_net *net, lnl_net_scratch *s, lnl_error *err);
 void lnl_net_scratch_free(lnl_net_scratch *s);
 
-/* inputs: n <= s->batch faces, each channels x size x size, normalised; writes each
- * face's class probabilities to s->probs and its region weights to s->weights. */
-void lnl_net_forward(const lnl_net *net, lnl_net_scratch *s, int n, const float *inputs,
-                     lnl_parallel *par);
+/* input: one face, channels x size x size, normalised; writes its class probabilities
+ * to s->probs and its region weights to s->weights. */
+void lnl_net_forward(const lnl_net *net, lnl_net_scratch *s, const float *input, lnl_parallel *par);
 
 #endif
