@@ -39,18 +39,35 @@ def parse_args():
 
 
 def augment(x, rec, gen):
-    """Batched face augmentation on [0,1] images: flip, rotation, scale, shift,
+    """Batched face augmentation on [0,1] images: flip, rotation, scale, shift, zoom-out
+    onto a random background (recipe frame_p, frame_zoom; off when absent),
     brightness/contrast, one random occluding rectangle."""
     b, _, h, w = x.shape
     r = lambda: torch.rand(b, generator=gen) * 2 - 1  # noqa: E731
     ang = r() * math.radians(rec["rotate_deg"])
     sc = 1 + r() * rec["scale"]
     flip = torch.where(torch.rand(b, generator=gen) < 0.5, -1.0, 1.0)
+    framed = None
+    if rec.get("frame_p", 0) > 0:
+        # zoom out past the crop's edges: an aligned crop of a face at a photo's edge, or
+        # framed wider than the training crops, shows there what the crop never had
+        framed = torch.rand(b, generator=gen) < rec["frame_p"]
+        zoom = 1 + torch.rand(b, generator=gen) * rec["frame_zoom"]
+        sc = torch.where(framed, sc / zoom, sc)
     cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
     theta = torch.stack([torch.stack([cos * flip, -sin, r() * rec["shift"] * 2], 1),
                          torch.stack([sin * flip, cos, r() * rec["shift"] * 2], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    if framed is not None:
+        # outside the crop: a smooth random background (grey level plus coarse noise)
+        inside = F.grid_sample(torch.ones_like(x), grid, mode="bilinear", padding_mode="zeros",
+                               align_corners=False)
+        coarse = torch.rand(b, 1, 4, 4, generator=gen) * 0.4 - 0.2
+        fill = (torch.rand(b, 1, 1, 1, generator=gen)
+                + F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False))
+        inside = torch.where(framed.view(b, 1, 1, 1), inside, torch.ones_like(inside))
+        x = x * inside + fill.clamp(0, 1) * (1 - inside)
     mean = x.mean((1, 2, 3), keepdim=True)
     contrast = 1 + r().view(b, 1, 1, 1) * rec["contrast"]
     bright = r().view(b, 1, 1, 1) * rec["brightness"]
