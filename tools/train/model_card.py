@@ -28,6 +28,10 @@ def confusion_table(res):
     return head + rows
 
 
+def pct(v):
+    return "-" if v is None else f"{100 * v:.2f} %"
+
+
 def global_feature(cfg):
     """The model card's words for the global feature of model.py's LNLNet."""
     w3, side = cfg["unet_widths"][3], cfg["input_size"] // 8
@@ -69,7 +73,8 @@ def main():
         a = json.load(open(args.align))
         align = "\n".join(
             f"| {k} | {v['images']} | {100 * v['detected']:.1f} % | {100 * v['crop_accuracy']:.2f} % | "
-            f"{100 * v['pipeline_accuracy']:.2f} % | {v['loss_points']:.2f} |" for k, v in a.items())
+            f"{pct(v.get('recut_accuracy'))} | {100 * v['pipeline_accuracy']:.2f} % | "
+            f"{pct(v.get('found_accuracy'))} | {v['loss_points']:.2f} |" for k, v in a.items())
     values = {
         "params": f"{int(meta['lnl.parameters']):,}",
         "macs": f"{int(meta['lnl.macs']) / 1e6:.1f} M",

@@ -176,8 +176,12 @@ def main():
     print({k: len(v[0]) for k, v in splits.items()}, f"loaded in {time.time() - t0:.0f}s", flush=True)
     raf_y = splits["raf_train"][1]
     raf_y = raf_y * (1 - rec["raf_label_smoothing"]) + rec["raf_label_smoothing"] / raf_y.shape[1]
-    train_x = torch.from_numpy(np.concatenate([splits["fer_train"][0], splits["raf_train"][0]]))
-    train_y = torch.from_numpy(np.concatenate([splits["fer_train"][1], raf_y]).astype(np.float32))
+    parts_x, parts_y = [splits["fer_train"][0]], [splits["fer_train"][1]]
+    if rec.get("use_rafdb", True):  # false: FER+ alone (RAF-DB still measured)
+        parts_x.append(splits["raf_train"][0])
+        parts_y.append(raf_y)
+    train_x = torch.from_numpy(np.concatenate(parts_x))
+    train_y = torch.from_numpy(np.concatenate(parts_y).astype(np.float32))
     cw = class_weights(train_y.numpy(), rec["class_weight_power"])
 
     model = LNLNet(cfg)
