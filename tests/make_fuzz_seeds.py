@@ -4,7 +4,7 @@
 usage: make_fuzz_seeds.py [RANDOM.safetensors]  (default: tests/data/random.safetensors)
 
 Seeds: a runnable model of the smallest config (widths 1, one region, 8x8
-input), the same cut inside its data, the real test model's lnl.config with no
+input), the same cut inside its data, the same with a global-feature layer, the real test model's lnl.config with no
 tensors, and a plain one-tensor safetensors file.
 """
 import json
@@ -33,11 +33,14 @@ def safetensors(tensors, metadata):
     return struct.pack("<Q", len(text)) + text + blob
 
 
-def tiny_model():
+def tiny_model(global_hidden=0):
+    """global_hidden > 0: the global feature through a linear layer of that width."""
     cfg = {"format": "lnlfer-lnlnet", "version": 1, "classes": ["a", "b"], "input_size": 8,
            "input_channels": 1, "mean": 0.5, "std": 0.25, "unet_widths": [1, 1, 1, 1],
            "feature_channels": 1, "local_width": 1, "nonlocal_pool": 1, "nonlocal_inner": 1,
            "attention_hidden": 1, "bn_eps": 1e-5, "regions": [[0, 0, 2, 2]]}
+    if global_hidden:
+        cfg.update(global_hidden=global_hidden, global_pool=1)
     w, fch, lw, inner, hid, ncls = [1, 1, 1, 1], 1, 1, 1, 1, 2
     t = []
 
@@ -69,7 +72,10 @@ def tiny_model():
     t.append(("nonlocal_net.score1.bias", [hid], 0.0))
     t.append(("nonlocal_net.score2.weight", [1, hid], 0.5))
     t.append(("nonlocal_net.score2.bias", [1], 0.0))
-    t.append(("classifier.weight", [ncls, lw + w[3]], 0.5))
+    if global_hidden:
+        t.append(("global_fc.weight", [global_hidden, w[3]], 0.5))
+        t.append(("global_fc.bias", [global_hidden], 0.0))
+    t.append(("classifier.weight", [ncls, lw + (global_hidden or w[3])], 0.5))
     t.append(("classifier.bias", [ncls], 0.0))
     t.append(("nonlocal_net.region_bias", [1], 0.0))
     t.sort()
@@ -85,6 +91,7 @@ def main():
     seeds = {
         "tiny-model.safetensors": model,
         "tiny-model-truncated.safetensors": model[:len(model) - 20],
+        "tiny-model-global.safetensors": tiny_model(global_hidden=2),
         "config-only.safetensors": safetensors([], {"lnl.config": config}),
         "one-tensor.safetensors": safetensors([("t", [2], 1.0)], {"format": "pt"}),
     }
