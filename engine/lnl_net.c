@@ -139,6 +139,24 @@ static int global_width(const lnl_config *c) {
   return c->global_hidden ? c->global_hidden : c->widths[3];
 }
 
+/* The model flattens the pooled bottleneck channel-major (input ch * cells + cell); the
+ * engine's map is channels-last, so global_fc's columns are reordered once, at load time,
+ * to cell * channels + ch. */
+static lnl_status global_fc_channels_last(loader *L, int channels, int cells) {
+  lnl_linear *fc = &L->net->global_fc;
+  size_t in = (size_t)channels * cells;
+  float *row = malloc(in * sizeof(float));
+  if (!row) return lnl_fail(L->err, LNL_ERR_MEMORY, "out of memory loading 'global_fc'");
+  for (int o = 0; o < fc->out; o++) {
+    float *w = fc->weight + (size_t)o * in;
+    memcpy(row, w, in * sizeof(float));
+    for (int cell = 0; cell < cells; cell++)
+      for (int ch = 0; ch < channels; ch++) w[cell * channels + ch] = row[ch * cells + cell];
+  }
+  free(row);
+  return LNL_OK;
+}
+
 static lnl_status bind_all(loader *L) {
   lnl_net *net = L->net;
   const lnl_config *c = &net->cfg;
@@ -171,8 +189,9 @@ static lnl_status bind_all(loader *L) {
       (s = bind_linear(L, &net->classifier, "classifier", lw + global_width(c), c->num_classes)))
     return s;
   if (c->global_hidden &&
-      (s = bind_linear(L, &net->global_fc, "global_fc", w[3] * c->global_pool * c->global_pool,
-                       c->global_hidden)))
+      ((s = bind_linear(L, &net->global_fc, "global_fc", w[3] * c->global_pool * c->global_pool,
+                        c->global_hidden)) ||
+       (s = global_fc_channels_last(L, w[3], c->global_pool * c->global_pool))))
     return s;
   int64_t nreg = R;
   return take(L, "nonlocal_net.region_bias", 1, &nreg, &net->region_bias);
@@ -298,7 +317,6 @@ lnl_status lnl_net_scratch_new(const lnl_net *net, lnl_net_scratch *s, lnl_error
       {&s->ctx, R * fch},
       {&s->hidden, (size_t)c->attention_hidden},
       {&s->gpool, (size_t)w[3] * (size_t)(c->global_pool * c->global_pool)},
-      {&s->gflat, (size_t)w[3] * (size_t)(c->global_pool * c->global_pool)},
       {&s->fused, L + (size_t)global_width(c)},
       {&s->probs, (size_t)c->num_classes},
       {&s->weights, R},
@@ -476,10 +494,7 @@ static void global_feature(const lnl_net *net, lnl_net_scratch *s, float *out) {
   }
   lnl_map pooled = lnl_map_dense(s->gpool, gp, gp, w3);
   lnl_map_avgpool(&e3, w3, b / gp, &pooled);
-  /* channels-last cells to the model's channel-major flattening */
-  for (int p = 0; p < gp * gp; p++)
-    for (int ch = 0; ch < w3; ch++) s->gflat[ch * gp * gp + p] = s->gpool[p * w3 + ch];
-  lnl_linear_forward(&net->global_fc, s->gflat, out);
+  lnl_linear_forward(&net->global_fc, s->gpool, out); /* columns reordered at load */
   lnl_relu(out, (size_t)c->global_hidden);
 }
 

@@ -19,7 +19,7 @@ typedef struct lnl_net {
   lnl_conv local1, local2; /* the R local nets as grouped convolutions */
   lnl_conv theta, phi, g, nl_out;
   lnl_linear score1, score2, classifier;
-  lnl_linear global_fc; /* only with cfg.global_hidden */
+  lnl_linear global_fc; /* only with cfg.global_hidden; columns in channels-last order */
   float *region_bias;
   /* the convolutions above packed for the channels-last kernels; qkv is theta, phi and
    * g as one convolution (their outputs side by side) */
@@ -33,7 +33,7 @@ typedef struct lnl_net {
 typedef struct lnl_net_scratch {
   float *block; /* all buffers below live in this one allocation */
   float *x, *t, *e0, *pool, *cat1, *cat2, *e3, *u2, *d2, *u1, *f, *l1, *lpool, *l2, *lfeat;
-  float *p, *qkv, *att, *y, *z, *ctx, *hidden, *gpool, *gflat, *fused;
+  float *p, *qkv, *att, *y, *z, *ctx, *hidden, *gpool, *fused;
   float *probs, *weights; /* outputs: [num_classes], [num_regions] */
   lnl_map *in, *out;      /* num_regions maps: the images of one grouped convolution */
   int *group;

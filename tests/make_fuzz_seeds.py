@@ -4,8 +4,9 @@
 usage: make_fuzz_seeds.py [RANDOM.safetensors]  (default: tests/data/random.safetensors)
 
 Seeds: a runnable model of the smallest config (widths 1, one region, 8x8
-input), the same cut inside its data, the same with a global-feature layer, the real test model's lnl.config with no
-tensors, and a plain one-tensor safetensors file.
+input), the same cut inside its data, the same with a global-feature layer, the
+real test model's lnl.config with no tensors, and a plain one-tensor safetensors
+file.
 """
 import json
 import os

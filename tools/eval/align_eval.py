@@ -128,7 +128,8 @@ def evaluate_set(name, items, scored, args, rng, tmp, network_crop=None):
         p = np.array([probs[c] for c in CLASSES])
         return idx[int(np.argmax(p[idx]))]
 
-    direct, recut_ok, aligned, found_flags, detected = [], [], [], [], 0
+    # aligned: per face, whether the pipeline got it right, None when the detector missed it
+    direct, recut_ok, aligned = [], [], []
     for (path, label), canvas, (cx, cy, side), rc in zip(items, canvases, truth, recuts):
         direct.append(pick(crops[network_crop.get(path, path)]["probabilities"]) == label)
         recut_ok.append(pick(recut_probs[rc]["probabilities"]) == label)
@@ -140,18 +141,13 @@ def evaluate_set(name, items, scored, args, rng, tmp, network_crop=None):
             d = np.hypot(x + w / 2 - cx, y + h / 2 - cy)
             if d < side / 2 and (best is None or d < best[0]):
                 best = (d, f)
-        found_flags.append(best is not None)
-        if best:
-            detected += 1
-            aligned.append(pick(best[1]["probabilities"]) == label)
-        else:
-            aligned.append(False)
+        aligned.append(pick(best[1]["probabilities"]) == label if best else None)
     n = len(items)
-    found_ok = [ok for ok, f in zip(aligned, found_flags) if f]
-    res = {"images": n, "detected": detected / n, "crop_accuracy": float(np.mean(direct)),
+    found_ok = [ok for ok in aligned if ok is not None]
+    res = {"images": n, "detected": len(found_ok) / n, "crop_accuracy": float(np.mean(direct)),
            "recut_accuracy": float(np.mean(recut_ok)),
            "found_accuracy": float(np.mean(found_ok)) if found_ok else 0.0,
-           "pipeline_accuracy": float(np.mean(aligned))}
+           "pipeline_accuracy": sum(found_ok) / n}
     res["loss_points"] = 100 * (res["crop_accuracy"] - res["pipeline_accuracy"])
     print(f"{name}: {n} faces, detected {100 * res['detected']:.1f} %, accuracy on crops "
           f"{100 * res['crop_accuracy']:.2f} %, re-cut from the canvas {100 * res['recut_accuracy']:.2f} %, "

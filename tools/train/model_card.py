@@ -35,12 +35,12 @@ def pct(v):
 def global_feature(cfg):
     """The model card's words for the global feature of model.py's LNLNet."""
     w3, side = cfg["unet_widths"][3], cfg["input_size"] // 8
+    pooled = f"the U-Net bottleneck ({w3} channels at {side}x{side}) average-pooled"
     if not cfg.get("global_hidden"):
-        return f"the U-Net bottleneck ({w3} channels at {side}x{side}) average-pooled"
+        return pooled
     g = cfg.get("global_pool", 1)
-    return (f"the U-Net bottleneck ({w3} channels at {side}x{side}) average-pooled to {g}x{g}, "
-            f"flattened ({w3 * g * g} values, so the position of each feature is kept), "
-            f"dropout, one linear layer to {cfg['global_hidden']} and ReLU")
+    return (f"{pooled} to {g}x{g}, flattened ({w3 * g * g} values, so the position of each "
+            f"feature is kept), dropout, one linear layer to {cfg['global_hidden']} and ReLU")
 
 
 def main():
