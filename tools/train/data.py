@@ -9,12 +9,18 @@ Rules (see weights/MODEL_CARD.md):
   md5(file name) mod 10 == 0 (about 10 %), fixed for ever. With the recipe's raf_crop
   "ferplus", every RAF-DB image is re-cropped to the FER+ crop geometry (RAF_TO_FERPLUS) so
   that the network learns one convention; "native" keeps RAF-DB's own crops.
+- With the recipe's crop "aligned", every image of both data sets is instead cut the way the
+  engine cuts the faces it finds: along the similarity that takes the alignment template
+  (weights/align-template.json) onto the detector's landmarks for that image
+  (tools/train/landmarks.py, cached as landmarks.json in the cache folder); an image without
+  a detection gets its data set's median similarity.
 - De-duplication by md5 of the decoded pixels of the preprocessed image: one copy kept in
   each training set, and any training image that also occurs in a validation set is dropped
   from training (FER2013 repeats images across its splits).
 """
 import csv
 import hashlib
+import math
 import os
 
 import numpy as np
@@ -36,6 +42,12 @@ RAF_FOLDERS = {0: "surprise", 1: "fear", 2: "disgust", 3: "happiness", 4: "sadne
 RAF_TO_FERPLUS = (1.1304, 0.0103, -0.0737, -0.1284)
 
 
+def key_of(path):
+    """An image's key in landmarks.json: its path below the data folder."""
+    parts = os.path.normpath(path).split(os.sep)
+    return os.path.join(*parts[-3:]) if parts[-3] == "ferplus" else os.path.join(*parts[-4:])
+
+
 def raf_is_validation(name):
     return int(hashlib.md5(name.encode()).hexdigest(), 16) % 10 == 0
 
@@ -45,7 +57,63 @@ def load_image(path):
         return np.asarray(im.convert("RGB"))
 
 
-def read_ferplus(folder, classes, cfg):
+def image_keys(data):
+    """Keys (paths relative to the data folder) of every image the trainer reads."""
+    keys = []
+    for split in ("valid", "train"):
+        folder = os.path.join("ferplus", split)
+        keys += [os.path.join(folder, f) for f in sorted(os.listdir(os.path.join(data, folder)))
+                 if f.endswith(".png")]
+    for num in range(7):
+        folder = os.path.join("rafdb", "train", str(num))
+        keys += [os.path.join(folder, f) for f in sorted(os.listdir(os.path.join(data, folder)))]
+    return keys
+
+
+def fit_similarity(template, points):
+    """Least-squares similarity (a, b, tx, ty) taking template points (crop fractions) onto
+    landmarks (image fractions), as engine/lnl_align.c fits it: points = (a u - b v + tx,
+    b u + a v + ty) for (u, v) in template, which is warp_similarity's convention."""
+    t, q = np.asarray(template, np.float64), np.asarray(points, np.float64)
+    tc, qc = t - t.mean(0), q - q.mean(0)
+    den = (tc ** 2).sum()
+    a = (tc[:, 0] * qc[:, 0] + tc[:, 1] * qc[:, 1]).sum() / den
+    b = (tc[:, 0] * qc[:, 1] - tc[:, 1] * qc[:, 0]).sum() / den
+    tx = q[:, 0].mean() - (a * t[:, 0].mean() - b * t[:, 1].mean())
+    ty = q[:, 1].mean() - (b * t[:, 0].mean() + a * t[:, 1].mean())
+    return (a, b, tx, ty)
+
+
+def aligned_geometry(landmarks, template, group=lambda key: key.split(os.sep)[0]):
+    """{image key: similarity} for every key in `landmarks` (keys relative to the data
+    folder, "ferplus/..." or "rafdb/...", grouped by data set with `group`). Keys without
+    a detection, and the few whose fit is far from their data set's median (scale off by more than 0.65-1.5 times, rotation by
+    more than 40 degrees, the centre by more than 0.2 of the side: mostly a detection on
+    part of the face), get their data set's median similarity."""
+    fitted = {k: fit_similarity(template, v) for k, v in landmarks.items() if v is not None}
+    out = {}
+    for dataset in sorted({group(k) for k in landmarks}):
+        keys = [k for k in landmarks if group(k) == dataset]
+        found = np.array([fitted[k] for k in keys if k in fitted]).reshape(-1, 4)
+        median = tuple(np.median(found, axis=0)) if len(found) else (1.0, 0.0, 0.0, 0.0)
+        m_scale, m_angle, m_centre = similarity_shape(median)
+        for k in keys:
+            sim = fitted.get(k, median)
+            scale, angle, centre = similarity_shape(sim)
+            usual = (0.65 <= scale / m_scale <= 1.5 and abs(angle - m_angle) <= 40
+                     and np.hypot(*(centre - m_centre)) <= 0.2)
+            out[k] = tuple(float(v) for v in (sim if usual else median))
+    return out
+
+
+def similarity_shape(sim):
+    """Scale, rotation (degrees) and where the crop's centre falls in the image."""
+    a, b, tx, ty = sim
+    return (math.hypot(a, b), math.degrees(math.atan2(b, a)),
+            np.array([0.5 * a - 0.5 * b + tx, 0.5 * b + 0.5 * a + ty]))
+
+
+def read_ferplus(folder, classes, cfg, geometry=None):
     xs, ys, names = [], [], []
     with open(os.path.join(folder, "label.csv"), newline="") as f:
         for row in csv.reader(f):
@@ -58,13 +126,16 @@ def read_ferplus(folder, classes, cfg):
             if not os.path.exists(path):
                 continue
             dist = np.array([votes[FERPLUS_COLUMNS.index(c)] for c in classes], np.float32)
-            xs.append(to_unit(load_image(path), cfg))
+            img = load_image(path)
+            if geometry is not None:
+                img = warp_similarity(img, geometry[key_of(path)])
+            xs.append(to_unit(img, cfg))
             ys.append(dist / dist.sum())
             names.append(row[0])
     return np.stack(xs), np.stack(ys), names
 
 
-def read_rafdb(folder, classes, cfg, validation, raf_crop):
+def read_rafdb(folder, classes, cfg, validation, raf_crop, geometry=None):
     xs, ys, names = [], [], []
     for num, cls in sorted(RAF_FOLDERS.items()):
         sub = os.path.join(folder, "train", str(num))
@@ -74,7 +145,9 @@ def read_rafdb(folder, classes, cfg, validation, raf_crop):
             y = np.zeros(len(classes), np.float32)
             y[classes.index(cls)] = 1
             img = load_image(os.path.join(sub, name))
-            if raf_crop == "ferplus":
+            if geometry is not None:
+                img = warp_similarity(img, geometry[key_of(os.path.join(sub, name))])
+            elif raf_crop == "ferplus":
                 img = warp_similarity(img, RAF_TO_FERPLUS)
             xs.append(to_unit(img, cfg))
             ys.append(y)
@@ -97,12 +170,15 @@ def dedup(x, y, names, exclude=()):
     return x[keep], y[keep], [names[i] for i in keep]
 
 
-def load_splits(data_dir, cfg, cache_dir, raf_crop="native"):
-    """Returns dict split -> (x [N,C,S,S] float32 in [0,1], y [N,8] float32, names)."""
+def load_splits(data_dir, cfg, cache_dir, raf_crop="native", aligned=None):
+    """Returns dict split -> (x [N,C,S,S] float32 in [0,1], y [N,8] float32, names).
+    aligned: {image key: similarity} (aligned_geometry) to cut every image along, or None."""
     os.makedirs(cache_dir, exist_ok=True)
     if raf_crop not in ("native", "ferplus"):
         raise ValueError(f"raf_crop must be native or ferplus, not {raf_crop!r}")
     geometry = RAF_TO_FERPLUS if raf_crop == "ferplus" else None
+    if aligned is not None:
+        geometry = hashlib.md5(repr(sorted(aligned.items())).encode()).hexdigest()
     key = hashlib.md5(repr((cfg["input_size"], cfg["input_channels"], geometry,
                             os.path.abspath(data_dir))).encode()).hexdigest()[:10]
     path = os.path.join(cache_dir, f"splits-{key}.npz")
@@ -111,15 +187,15 @@ def load_splits(data_dir, cfg, cache_dir, raf_crop="native"):
         return {s: (z[s + "_x"], z[s + "_y"], list(z[s + "_n"])) for s in
                 ("fer_train", "fer_valid", "raf_train", "raf_valid")}
     classes = cfg["classes"]
-    fer_valid = read_ferplus(os.path.join(data_dir, "ferplus", "valid"), classes, cfg)
-    raf_valid = read_rafdb(os.path.join(data_dir, "rafdb"), classes, cfg, True, raf_crop)
+    fer_valid = read_ferplus(os.path.join(data_dir, "ferplus", "valid"), classes, cfg, aligned)
+    raf_valid = read_rafdb(os.path.join(data_dir, "rafdb"), classes, cfg, True, raf_crop, aligned)
     fer_valid = dedup(*fer_valid)
     raf_valid = dedup(*raf_valid)
     held = set(pixel_hashes(fer_valid[0])) | set(pixel_hashes(raf_valid[0]))
-    fer_train = dedup(*read_ferplus(os.path.join(data_dir, "ferplus", "train"), classes, cfg),
-                      exclude=held)
-    raf_train = dedup(*read_rafdb(os.path.join(data_dir, "rafdb"), classes, cfg, False, raf_crop),
-                      exclude=held)
+    fer_train = dedup(*read_ferplus(os.path.join(data_dir, "ferplus", "train"), classes, cfg,
+                                    aligned), exclude=held)
+    raf_train = dedup(*read_rafdb(os.path.join(data_dir, "rafdb"), classes, cfg, False, raf_crop,
+                                  aligned), exclude=held)
     out = {"fer_train": fer_train, "fer_valid": fer_valid, "raf_train": raf_train,
            "raf_valid": raf_valid}
     np.savez(path, **{f"{s}_{k}": v for s, (x, y, n) in out.items()

@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import os
+import subprocess
 import sys
 import time
 
@@ -19,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import load_splits  # noqa: E402
+from data import aligned_geometry, image_keys, load_splits  # noqa: E402
 from model import LNLNet, count_macs  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -152,6 +153,29 @@ def class_weights(y, power):
     return torch.from_numpy((w / (w * mass / mass.sum()).sum()).astype(np.float32))
 
 
+def aligned_crops(data, cache, rec):
+    """For the recipe's crop "aligned": {image key: similarity} from the detector's landmarks
+    (measured by tools/train/landmarks.py into the cache folder first when missing)."""
+    crop = rec.get("crop", "dataset")
+    if crop not in ("dataset", "aligned"):
+        raise ValueError(f"crop must be dataset or aligned, not {crop!r}")
+    if crop == "dataset":
+        return None
+    path = os.path.join(cache, "landmarks.json")
+    known = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            known = json.load(f)
+    if any(k not in known for k in image_keys(data)):
+        subprocess.run([sys.executable, os.path.join(HERE, "landmarks.py"), data, "--out", path],
+                       check=True)
+        with open(path) as f:
+            known = json.load(f)
+    with open(os.path.join(HERE, "..", "..", "weights", "align-template.json")) as f:
+        template = json.load(f)["template"]["points"]
+    return aligned_geometry(known, template)
+
+
 def save_atomic(obj, path):
     tmp = path + ".tmp"
     torch.save(obj, tmp)
@@ -172,7 +196,8 @@ def main():
     gen = torch.Generator().manual_seed(rec["seed"])
 
     t0 = time.time()
-    splits = load_splits(args.data, cfg, args.cache, rec.get("raf_crop", "native"))
+    splits = load_splits(args.data, cfg, args.cache, rec.get("raf_crop", "native"),
+                         aligned_crops(args.data, args.cache, rec))
     print({k: len(v[0]) for k, v in splits.items()}, f"loaded in {time.time() - t0:.0f}s", flush=True)
     raf_y = splits["raf_train"][1]
     raf_y = raf_y * (1 - rec["raf_label_smoothing"]) + rec["raf_label_smoothing"] / raf_y.shape[1]
