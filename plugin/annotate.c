@@ -105,6 +105,15 @@ static gboolean add_text_labels(GimpImage *image, GimpGroupLayer *group, const l
     gimp_layer_set_offsets(GIMP_LAYER(t), x, y);
     int w = gimp_drawable_get_width(GIMP_DRAWABLE(t)),
         h = gimp_drawable_get_height(GIMP_DRAWABLE(t));
+    /* GIMP may lay the text out larger than cairo measured it for the layout: shrink the
+     * font to the room the layout left, so that the tag need not grow over a neighbour's. */
+    double room =
+        fmin((tags[f].x + tags[f].w - pad - x) / w, (tags[f].y + tags[f].h - pad - y) / h);
+    if (room < 1.0) {
+      gimp_text_layer_set_font_size(t, px * room, gimp_unit_pixel());
+      w = gimp_drawable_get_width(GIMP_DRAWABLE(t));
+      h = gimp_drawable_get_height(GIMP_DRAWABLE(t));
+    }
     tags[f] = lnlr_rect_union(tags[f], (lnlr_rect){x - pad, y - pad, w + 2 * pad, h + 2 * pad});
   }
   if (!ok)

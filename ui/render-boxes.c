@@ -77,20 +77,27 @@ static int overlaps_any(lnlr_rect r, const tag_layout *placed, int n) {
 }
 
 /* Places the tag of t (its size known) above its box, else below, else inside its top,
- * choosing the first place inside the area that overlaps no tag placed before; when all
- * overlap, the first place inside the area. */
+ * each flush with the box's left edge, else with its right edge; the first place inside
+ * the area that overlaps no tag placed before; when all overlap, the first place inside
+ * the area, left-aligned. */
 static void place_tag(const lnlr_scene *scene, tag_layout *t, const tag_layout *placed, int n) {
   const lnlr_rect *A = &scene->area;
-  double h = t->tag.h;
+  double h = t->tag.h, w = t->tag.w;
   const double ys[3] = {t->box.y - t->lw / 2 - h, t->box.y + t->box.h + t->lw / 2,
                         t->box.y + t->lw / 2};
+  const double xs[2] = {t->tag.x,
+                        clampd(t->box.x + t->box.w + t->lw / 2 - w, A->x, A->x + A->w - w)};
   int fallback = -1;
   for (int k = 0; k < 3; k++) {
     if (ys[k] < A->y || ys[k] + h > A->y + A->h) continue;
     if (fallback < 0) fallback = k;
     t->tag.y = ys[k];
-    if (!overlaps_any(t->tag, placed, n)) return;
+    for (int j = 0; j < 2; j++) {
+      t->tag.x = xs[j];
+      if (!overlaps_any(t->tag, placed, n)) return;
+    }
   }
+  t->tag.x = xs[0];
   t->tag.y = ys[fallback < 0 ? 2 : fallback];
 }
 

@@ -123,6 +123,19 @@ int main(int argc, char **argv) {
         !(tags[0].x < tags[1].x + tags[1].w && tags[1].x < tags[0].x + tags[0].w &&
           tags[0].y < tags[1].y + tags[1].h && tags[1].y < tags[0].y + tags[0].h));
   CHECK(tags[0].y + tags[0].h <= 160); /* the first face keeps its place above its box */
+  /* A second face just left of the first and a little lower: its tag, flush with its box's
+   * left edge, would cover the first face's tag; flush with its right edge it fits above
+   * its own box. */
+  lnl_face_analysis near[2] = {make_face(), make_face()};
+  near[0].face.box.x = 300, near[0].face.box.y = 150;
+  near[1].face.box.x = 175, near[1].face.box.y = 160;
+  two.faces = near;
+  lnlr_label_rects(&two, LNLR_LABELS_TOP, tags);
+  CHECK(175 + tags[1].w > 300); /* flush left, it would reach past x = 300 */
+  CHECK(tags[0].w > 0 && tags[1].w > 0 &&
+        !(tags[0].x < tags[1].x + tags[1].w && tags[1].x < tags[0].x + tags[0].w &&
+          tags[0].y < tags[1].y + tags[1].h && tags[1].y < tags[0].y + tags[0].h));
+  CHECK(tags[1].y + tags[1].h <= 160 && tags[1].x + tags[1].w <= 300);
   char text[64];
   lnlr_format_class(&scene, 1, 0.62f, text, sizeof text);
   CHECK(strcmp(text, "happiness 62%") == 0);

@@ -11,23 +11,17 @@
 (define (check name ok . detail)
   (if ok (say "PASS " name) (apply say "FAIL " name ": " detail)))
 
-(define (string-index-from hay needle start)
-  (let ((n (string-length hay)) (m (string-length needle)))
-    (let loop ((i start))
-      (cond ((> (+ i m) n) #f)
-            ((string=? (substring hay i (+ i m)) needle) i)
-            (else (loop (+ i 1)))))))
+; The JSON helpers the shipped folder batch uses (plugin/lnlfer-batch.scm: string search
+; and field reading), so the tests read results the same way.
+(load (string-append srcdir "/plugin/lnlfer-batch.scm"))
+(define string-index-from lnlfer-string-index)
 (define (string-index-of hay needle) (string-index-from hay needle 0))
 (define (contains? hay needle) (if (string-index-of hay needle) #t #f))
 
 ; The number that follows `key` in a JSON text, e.g. (json-number j "\"box\":[") -> 172.36
 (define (json-number json key)
-  (let ((i (string-index-of json key)))
-    (if (not i) -1
-        (let loop ((j (+ i (string-length key))))
-          (if (memv (string-ref json j) '(#\, #\] #\}))
-              (string->number (substring json (+ i (string-length key)) j))
-              (loop (+ j 1)))))))
+  (let ((field (lnlfer-json-field json key 0 '(#\, #\] #\}))))
+    (if field (string->number (car field)) -1)))
 
 ; Every face box of a JSON text: a list of (x y w h).
 (define (split-commas s)
