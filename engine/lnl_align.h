@@ -16,6 +16,9 @@ typedef struct lnl_align_template {
  * used when a weights file carries none. */
 extern const lnl_align_template LNL_DEFAULT_TEMPLATE;
 
+/* The model's template (its "lnl.align" metadata, else the default). */
+const lnl_align_template *lnl_model_align_template(const lnl_model *model);
+
 /* Parses {"template": {"points": [[x, y] x 4]}}; 0 when the text is not such JSON. */
 int lnl_align_template_parse(const char *json, lnl_align_template *t);
 

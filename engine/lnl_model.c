@@ -1,4 +1,5 @@
 /* The public API: model loading, contexts, classification. */
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 struct lnl_model {
   lnl_net net;
   lnl_align_template align; /* from "lnl.align" metadata, else the default */
+  int aligned_training;     /* the recipe ("lnl.recipe" metadata) cut aligned crops */
   lnl_metadata_entry *metadata;
   int metadata_count;
 };
@@ -27,6 +29,15 @@ struct lnl_context {
   lnl_net_scratch *lanes; /* [num_lanes], lane 0 made with the context */
   int num_lanes;
 };
+
+/* Whether a recipe (JSON) has crop "aligned". */
+static int recipe_crops_aligned(const char *recipe) {
+  cJSON *root = recipe ? cJSON_Parse(recipe) : NULL;
+  const cJSON *crop = cJSON_GetObjectItemCaseSensitive(root, "crop");
+  int aligned = cJSON_IsString(crop) && strcmp(crop->valuestring, "aligned") == 0;
+  cJSON_Delete(root);
+  return aligned;
+}
 
 static void free_metadata(lnl_metadata_entry *m, int count) {
   for (int i = 0; i < count; i++) {
@@ -51,6 +62,7 @@ lnl_status lnl_model_open_memory(const void *data, size_t size, lnl_model **out,
     /* keep the metadata strings; the tensor data has been copied */
     if (!lnl_align_template_parse(lnl_safetensors_metadata(&st, "lnl.align"), &model->align))
       model->align = LNL_DEFAULT_TEMPLATE;
+    model->aligned_training = recipe_crops_aligned(lnl_safetensors_metadata(&st, "lnl.recipe"));
     model->metadata = st.metadata;
     model->metadata_count = st.metadata_count;
     st.metadata = NULL;
@@ -90,6 +102,8 @@ int lnl_model_num_regions(const lnl_model *m) { return m->net.cfg.num_regions; }
 int lnl_model_input_size(const lnl_model *m) { return m->net.cfg.input_size; }
 int lnl_model_input_channels(const lnl_model *m) { return m->net.cfg.input_channels; }
 uint64_t lnl_model_macs(const lnl_model *m) { return m->net.macs; }
+int lnl_model_trained_on_aligned_crops(const lnl_model *m) { return m && m->aligned_training; }
+const lnl_align_template *lnl_model_align_template(const lnl_model *m) { return &m->align; }
 
 const char *lnl_model_metadata(const lnl_model *m, const char *key) {
   for (int i = 0; key && i < m->metadata_count; i++)

@@ -169,6 +169,20 @@ int lnl_model_crop_side(const lnl_model *model);
 lnl_status lnl_align(const lnl_model *model, const lnl_image *img, const lnl_face *face,
                      uint8_t *rgb, float crop_to_image[6], lnl_error *err);
 
+/* Whether the weights were trained on aligned crops (their recipe's crop "aligned"): an
+ * already-cut face then matches the training crops best after lnl_align_face_crop. */
+int lnl_model_trained_on_aligned_crops(const lnl_model *model);
+
+/* Re-cuts an already-cut face (of any framing) the way aligned training cut its faces: the
+ * detector looks for the face in the crop, drawn in the middle of a grey canvas, and the
+ * crop is resampled along the similarity from the model's alignment template to the
+ * landmarks found, into a square of the crop's longer side (edges repeated). *rgb is
+ * malloc'd (*side x *side RGB, free()); *found is 0 when no face was found, and the crop is
+ * then only squared. */
+lnl_status lnl_align_face_crop(const lnl_model *model, const lnl_detector *det,
+                               const lnl_image *crop, uint8_t **rgb, int *side, int *found,
+                               lnl_error *err);
+
 const char *lnl_status_name(lnl_status status);
 
 #ifdef __cplusplus

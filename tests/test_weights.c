@@ -781,6 +781,46 @@ static char *temp_file(const void *data, size_t size) {
   return path.p;
 }
 
+/* The recipe's crop, read from "lnl.recipe": aligned only when it says so. */
+static void check_recipe_crop(void) {
+  static const struct {
+    const char *recipe; /* NULL: no lnl.recipe */
+    int aligned;
+  } cases_[] = {{NULL, 0},
+                {"{\"crop\": \"aligned\", \"epochs\": 20}", 1},
+                {"{\"crop\": \"dataset\"}", 0},
+                {"{\"raf_crop\": \"native\"}", 0},
+                {"{\"crop\": 1}", 0},
+                {"not json", 0}};
+  for (size_t k = 0; k < sizeof cases_ / sizeof cases_[0]; k++) {
+    lnl_safetensors meta = orig.st;
+    int n = orig.st.metadata_count;
+    meta.metadata = calloc((size_t)n + 1, sizeof *meta.metadata);
+    if (!meta.metadata) abort();
+    int m = 0;
+    for (int i = 0; i < n; i++)
+      if (strcmp(orig.st.metadata[i].key, "lnl.recipe") != 0)
+        meta.metadata[m++] = orig.st.metadata[i];
+    if (cases_[k].recipe)
+      meta.metadata[m++] = (lnl_metadata_entry){(char *)"lnl.recipe", (char *)cases_[k].recipe};
+    meta.metadata_count = m;
+    entry *e = model_entries();
+    size_t size;
+    uint8_t *buf = build_file(e, orig.st.count, &meta, &size);
+    lnl_model *model = NULL;
+    lnl_error err = {0};
+    cases++;
+    CHECK_MSG(lnl_model_open_memory(buf, size, &model, &err) == LNL_OK, "%s", err.message);
+    CHECK_MSG(lnl_model_trained_on_aligned_crops(model) == cases_[k].aligned, "recipe %s",
+              cases_[k].recipe ? cases_[k].recipe : "(none)");
+    lnl_model_close(model);
+    free(buf);
+    free(e);
+    free(meta.metadata);
+  }
+  CHECK(lnl_model_trained_on_aligned_crops(NULL) == 0);
+}
+
 static void check_open(void) {
   lnl_model *model = NULL;
   lnl_error err = {0};
@@ -921,6 +961,7 @@ int main(int argc, char **argv) {
   check_model_header();
   check_model_tensors();
   check_open();
+  check_recipe_crop();
 
   lnl_safetensors_free(&orig.st);
   free(orig.header);

@@ -20,8 +20,8 @@ Canvases: 3.5 to 6 times the face side (the face 64 to 160 px wide), a blurred a
 darkened copy of the face tiled as background (so the canvas is not flat), rotation
 uniform in +-12 degrees, fixed seed. FER+ valid (majority label, 8 classes) and our
 RAF-DB validation part (7 classes) are measured separately. For weights trained on aligned
-crops (recipe crop "aligned"), the direct accuracy is measured on the crops cut as in
-training (tools/train/evaluate.py). For weights trained on RAF-DB
+crops (recipe crop "aligned"), `lnlfer classify` aligns each crop itself (--align auto), so
+the direct accuracy is that of the crops cut as in training. For weights trained on RAF-DB
 re-cropped to the FER+ geometry (recipe raf_crop "ferplus"), RAF-DB's direct accuracy is
 measured on the re-cropped faces, as in training and in tools/train/evaluate.py; the
 canvases always get the original images (real pixels, no replicated edges).
@@ -41,8 +41,8 @@ from PIL import Image, ImageFilter
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
-from evaluate import (CLASSES, DEFAULT_WEIGHTS, aligned, dedup, ferplus_items,  # noqa: E402
-                      rafdb_items, recropped, weights_aligned, weights_raf_crop)
+from evaluate import (CLASSES, DEFAULT_WEIGHTS, dedup, ferplus_items, rafdb_items,  # noqa: E402
+                      recropped, weights_raf_crop)
 
 
 def make_canvas(path, rng):
@@ -186,14 +186,7 @@ def main():
             pick = rng.choice(len(items), size=min(args.per_dataset, len(items)), replace=False)
             items = [items[i] for i in sorted(pick)]
             network_crop = None
-            weights = args.weights or DEFAULT_WEIGHTS
-            if weights_aligned(weights):
-                # the direct accuracy on the crops cut as in training (aligned on the
-                # detector's landmarks); the canvases get the original images
-                os.makedirs(os.path.join(tmp, f"{name}-aligned"), exist_ok=True)
-                network_crop = aligned(items, os.path.join(tmp, f"{name}-aligned"), weights,
-                                       args.lnlfer)
-            elif name.startswith("rafdb") and weights_raf_crop(weights) == "ferplus":
+            if name.startswith("rafdb") and weights_raf_crop(args.weights or DEFAULT_WEIGHTS) == "ferplus":
                 # the direct accuracy on crops in the network's convention, as in training;
                 # the canvases get the original (real) RAF-DB image
                 os.makedirs(os.path.join(tmp, "raf-crops"), exist_ok=True)

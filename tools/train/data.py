@@ -84,16 +84,16 @@ def fit_similarity(template, points):
     return (a, b, tx, ty)
 
 
-def aligned_geometry(landmarks, template, group=lambda key: key.split(os.sep)[0]):
+def aligned_geometry(landmarks, template):
     """{image key: similarity} for every key in `landmarks` (keys relative to the data
-    folder, "ferplus/..." or "rafdb/...", grouped by data set with `group`). Keys without
-    a detection, and the few whose fit is far from their data set's median (scale off by more than 0.65-1.5 times, rotation by
+    folder, "ferplus/..." or "rafdb/..."). Keys without a detection, and the few whose fit
+    is far from their data set's median (scale off by more than 0.65-1.5 times, rotation by
     more than 40 degrees, the centre by more than 0.2 of the side: mostly a detection on
     part of the face), get their data set's median similarity."""
     fitted = {k: fit_similarity(template, v) for k, v in landmarks.items() if v is not None}
     out = {}
-    for dataset in sorted({group(k) for k in landmarks}):
-        keys = [k for k in landmarks if group(k) == dataset]
+    for dataset in sorted({k.split(os.sep)[0] for k in landmarks}):
+        keys = [k for k in landmarks if k.split(os.sep)[0] == dataset]
         found = np.array([fitted[k] for k in keys if k in fitted]).reshape(-1, 4)
         median = tuple(np.median(found, axis=0)) if len(found) else (1.0, 0.0, 0.0, 0.0)
         m_scale, m_angle, m_centre = similarity_shape(median)

@@ -13,9 +13,8 @@ Folder kinds, detected automatically:
   the 7 (no contempt). The crops are framed as the weights were trained (their recipe's
   raf_crop): re-cropped to the FER+ geometry (data.RAF_TO_FERPLUS) or RAF-DB's own;
   --raf-crop overrides.
-- Weights trained on aligned crops (recipe crop "aligned") get every face cut the same way
-  as in training: the detector's landmarks on the face (tools/train/landmarks.py), the
-  alignment template recorded in the weights, the folder's median for faces without them.
+- Weights trained on aligned crops (recipe crop "aligned"): `lnlfer classify` finds the face
+  in each crop and aligns it first, as in training (its --align auto).
 - Any folder whose subfolders are class names (neutral, happiness, ...): one class each.
 Duplicate images (same decoded pixels) are counted once.
 Prints accuracy, mean per-class accuracy and the confusion matrix; --json writes them.
@@ -34,9 +33,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import (FERPLUS_COLUMNS, RAF_FOLDERS, RAF_TO_FERPLUS, aligned_geometry,  # noqa: E402
-                  load_image, raf_is_validation)
-from landmarks import measure  # noqa: E402
+from data import FERPLUS_COLUMNS, RAF_FOLDERS, RAF_TO_FERPLUS, load_image, raf_is_validation  # noqa: E402
 from model_card import read_metadata  # noqa: E402
 from preprocess import warp_similarity  # noqa: E402
 
@@ -111,37 +108,15 @@ def weights_raf_crop(weights):
     return recipe.get("raf_crop", "native")
 
 
-def weights_aligned(weights):
-    """Whether the weights were trained on aligned crops (recipe crop "aligned")."""
-    recipe = json.loads(read_metadata(weights).get("lnl.recipe", "{}"))
-    return recipe.get("crop", "dataset") == "aligned"
-
-
-def recropped(items, folder, geometry=None):
-    """Writes each image re-cropped into `folder` as PNG, by the similarity
-    geometry[path] (default: to the FER+ geometry, RAF_TO_FERPLUS); returns
+def recropped(items, folder):
+    """Writes each image re-cropped to the FER+ geometry into `folder` as PNG; returns
     {original path: re-cropped path}."""
     out = {}
     for i, (path, _) in enumerate(items):
         dst = os.path.join(folder, f"{i:06d}.png")
-        sim = geometry[path] if geometry else RAF_TO_FERPLUS
-        Image.fromarray(warp_similarity(load_image(path), sim)).save(dst)
+        Image.fromarray(warp_similarity(load_image(path), RAF_TO_FERPLUS)).save(dst)
         out[path] = dst
     return out
-
-
-def aligned(items, folder, weights, lnlfer):
-    """Writes each image cut as the aligned-crop recipe cuts it into `folder`; returns
-    {original path: aligned crop path}."""
-    template = json.loads(read_metadata(weights)["lnl.align"])["template"]["points"]
-    paths = [path for path, _ in items]
-    landmarks = {}
-    for i in range(0, len(paths), 500):
-        sub = os.path.join(folder, f"canvases-{i}")
-        os.makedirs(sub)
-        landmarks.update(measure(lnlfer, "", paths[i:i + 500], sub))
-    geometry = aligned_geometry(landmarks, template, group=lambda key: "all")
-    return recropped(items, folder, geometry)
 
 
 def main():
@@ -170,10 +145,7 @@ def main():
         raf_crop = args.raf_crop
         if raf_crop == "auto":
             raf_crop = weights_raf_crop(args.weights or DEFAULT_WEIGHTS)
-        if weights_aligned(args.weights or DEFAULT_WEIGHTS):
-            inputs = aligned(items, tmp, args.weights or DEFAULT_WEIGHTS, args.lnlfer)
-            kind += "-aligned"
-        elif kind.startswith("rafdb") and raf_crop == "ferplus":
+        if kind.startswith("rafdb") and raf_crop == "ferplus":
             inputs = recropped(items, tmp)
             kind += "-ferplus-geometry"
         by_input = classify(args.lnlfer, args.weights, list(inputs.values()), args.threads)
