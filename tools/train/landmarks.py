@@ -4,12 +4,14 @@
 template (weights/align-template.json) onto its own landmarks, exactly as the engine cuts
 the faces it finds in a photo, so that the network trains on the crops it will be given.
 
-Each image is pasted, upscaled, into the middle of a grey canvas at the relative size
-tools/detector/measure_template.py measured the template at (a 128 px face on a 320 px
-canvas; here 102 on 256, the detector's input size, so that one network pass does),
-`lnlfer detect` runs on the canvases, and the four main landmarks (right eye, left eye, nose tip, mouth) of
-the most confident face are stored in fractions of the image side. Images without a
-detection get no entry (the trainer falls back to its data set's median alignment).
+Each image (the data sets' crops are square) is pasted, upscaled, into the middle of a grey
+canvas at the relative size tools/detector/measure_template.py measured the template at (a
+128 px face on a 320 px canvas; here 102 on 256, the detector's input size, so that one
+network pass does), `lnlfer detect` runs on the canvases, and the four main landmarks (right
+eye, left eye, nose tip, mouth) of the most confident face are stored in fractions of the
+image side; null when no face is found (the trainer then uses its data set's median
+alignment). `lnlfer classify --align` re-cuts a crop the same way in C
+(engine/lnl_recrop.c).
 
     /usr/bin/python3 tools/train/landmarks.py ../shared/data --out runs/cache/landmarks.json
 
