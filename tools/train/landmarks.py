@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Detector landmarks for every training and validation image, for the recipe's
 `crop: "aligned"`: each face is then cut along the similarity that takes the alignment
-template (weights/align-template.json) onto its own landmarks, exactly as the engine cuts
+template (weights/align-template.json) onto its own landmarks, as the engine cuts
 the faces it finds in a photo, so that the network trains on the crops it will be given.
 
 Each image (the data sets' crops are square) is pasted, upscaled, into the middle of a grey
