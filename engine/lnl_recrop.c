@@ -43,6 +43,19 @@ static lnl_status draw_canvas(const lnl_image *crop, uint8_t *canvas, double *x0
   return s;
 }
 
+/* Whether the alignment m (re-cut pixels -> crop pixels, side x side) frames the crop about
+ * as a face crop is framed: scale 0.65-1.5, rotation within 40 degrees, the centre within
+ * 0.2 of the side of the crop's own centre. The same bounds as tools/train/data.py puts
+ * around each data set's median framing; a fit outside them is mostly a detection on part
+ * of the face, and the crop is then better used as it is. */
+static int plausible(const float m[6], int side, int width, int height) {
+  const double max_angle = 40.0 * 3.14159265358979323846 / 180.0;
+  double scale = hypot(m[0], m[3]), angle = atan2(m[3], m[0]);
+  double cx = m[0] * side / 2.0 + m[1] * side / 2.0 + m[2] - width / 2.0,
+         cy = m[3] * side / 2.0 + m[4] * side / 2.0 + m[5] - height / 2.0;
+  return scale >= 0.65 && scale <= 1.5 && fabs(angle) <= max_angle && hypot(cx, cy) <= 0.2 * side;
+}
+
 lnl_status lnl_align_face_crop(const lnl_model *model, const lnl_detector *det,
                                const lnl_image *crop, uint8_t **rgb, int *side, int *found,
                                lnl_error *err) {
@@ -71,20 +84,23 @@ lnl_status lnl_align_face_crop(const lnl_model *model, const lnl_detector *det,
   uint8_t *out = s ? NULL : malloc((size_t)out_side * out_side * 3);
   if (!s && !out) s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory re-cutting a face");
   if (!s) {
-    lnl_face f;
-    memset(&f, 0, sizeof f);
+    const lnl_align_template *t = lnl_model_align_template(model);
+    float m[6];
     if (n > 0 && faces[0].num_landmarks >= LNL_ALIGN_POINTS) {
-      f = faces[0]; /* landmarks back to crop pixels */
+      lnl_face f = faces[0]; /* landmarks back to crop pixels */
       for (int i = 0; i < f.num_landmarks; i++) {
         f.landmarks[i][0] = (float)((f.landmarks[i][0] - x0) / scale);
         f.landmarks[i][1] = (float)((f.landmarks[i][1] - y0) / scale);
       }
-      *found = 1;
-    } else { /* no face: the crop as it is, on a square of its longer side */
-      f.box = (lnl_rect){0, 0, (float)crop->width, (float)crop->height};
+      lnl_align_transform(&f, t, out_side, m);
+      *found = plausible(m, out_side, crop->width, crop->height);
     }
-    float m[6];
-    lnl_align_transform(&f, lnl_model_align_template(model), out_side, m);
+    if (!*found) { /* the crop as it is, on a square of its longer side */
+      lnl_face whole;
+      memset(&whole, 0, sizeof whole);
+      whole.box = (lnl_rect){0, 0, (float)crop->width, (float)crop->height};
+      lnl_align_transform(&whole, t, out_side, m);
+    }
     lnl_align_crop(crop, m, out_side, out);
     *rgb = out;
     *side = out_side;
