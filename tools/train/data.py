@@ -13,7 +13,7 @@ Rules (see weights/MODEL_CARD.md):
   engine cuts the faces it finds: along the similarity that takes the alignment template
   (weights/align-template.json) onto the detector's landmarks for that image
   (tools/train/landmarks.py, cached as landmarks.json in the cache folder); an image without
-  a detection gets its data set's median similarity.
+  a detection, or whose fit is implausible (aligned_geometry), gets its data set's median.
 - De-duplication by md5 of the decoded pixels of the preprocessed image: one copy kept in
   each training set, and any training image that also occurs in a validation set is dropped
   from training (FER2013 repeats images across its splits).
