@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "lnlfer-render.h"
+#include "render-private.h"
 
 static const char *const keys[] = {"neutral", "happiness", "surprise", "sadness",
                                    "anger",   "disgust",   "fear",     "contempt"};
@@ -119,9 +120,7 @@ int main(int argc, char **argv) {
   two.count = 2;
   lnlr_rect tags[2];
   lnlr_label_rects(&two, LNLR_LABELS_TOP, tags);
-  CHECK(tags[0].w > 0 && tags[1].w > 0 &&
-        !(tags[0].x < tags[1].x + tags[1].w && tags[1].x < tags[0].x + tags[0].w &&
-          tags[0].y < tags[1].y + tags[1].h && tags[1].y < tags[0].y + tags[0].h));
+  CHECK(tags[0].w > 0 && tags[1].w > 0 && !lnlr_rect_overlaps(tags[0], tags[1]));
   CHECK(tags[0].y + tags[0].h <= 160); /* the first face keeps its place above its box */
   /* A second face just left of the first and a little lower: its tag, flush with its box's
    * left edge, would cover the first face's tag; flush with its right edge it fits above
@@ -132,9 +131,7 @@ int main(int argc, char **argv) {
   two.faces = near;
   lnlr_label_rects(&two, LNLR_LABELS_TOP, tags);
   CHECK(175 + tags[1].w > 300); /* flush left, it would reach past x = 300 */
-  CHECK(tags[0].w > 0 && tags[1].w > 0 &&
-        !(tags[0].x < tags[1].x + tags[1].w && tags[1].x < tags[0].x + tags[0].w &&
-          tags[0].y < tags[1].y + tags[1].h && tags[1].y < tags[0].y + tags[0].h));
+  CHECK(tags[0].w > 0 && tags[1].w > 0 && !lnlr_rect_overlaps(tags[0], tags[1]));
   CHECK(tags[1].y + tags[1].h <= 160 && tags[1].x + tags[1].w <= 300);
   char text[64];
   lnlr_format_class(&scene, 1, 0.62f, text, sizeof text);
