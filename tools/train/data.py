@@ -106,6 +106,17 @@ def aligned_geometry(landmarks, template):
     return out
 
 
+def template_points(measured, recipe):
+    """The alignment template's points for a recipe: its "template" names the median
+    geometry of "ferplus" or "rafdb" crops or the "mix" of both (measured by
+    tools/detector/measure_template.py into weights/align-template.json); by default FER+'s
+    when RAF-DB is re-cropped to it (raf_crop "ferplus"), else the mix."""
+    name = recipe.get("template", "ferplus" if recipe.get("raf_crop") == "ferplus" else "mix")
+    if name not in ("mix", "ferplus", "rafdb"):
+        raise ValueError(f"template must be mix, ferplus or rafdb, not {name!r}")
+    return [list(p) for p in (measured["template"] if name == "mix" else measured[name])["points"]]
+
+
 def similarity_shape(sim):
     """Scale, rotation (degrees) and where the crop's centre falls in the image."""
     a, b, tx, ty = sim

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import template_points  # noqa: E402
 from model import LNLNet, count_macs, export_state  # noqa: E402
 from preprocess import preprocess  # noqa: E402
 
@@ -121,13 +122,13 @@ def main():
             model.classifier.weight.mul_(30)
             model.nonlocal_net.score2.weight.mul_(30)
         meta["lnl.description"] = "randomly initialised LNLNet (test network, not trained)"
-        raf_crop = "native"
+        recipe = {}
     else:
         ck = torch.load(args.checkpoint, map_location="cpu")
         cfg = ck["cfg"]
         model = LNLNet(cfg)
         model.load_state_dict(ck["ema"])
-        raf_crop = ck["recipe"].get("raf_crop", "native")
+        recipe = ck["recipe"]
         meta.update({
             "lnl.description": "LNLNet facial-expression network (lnlfer reimplementation of arXiv:2203.14045)",
             "lnl.epoch": ck["epoch"],
@@ -137,13 +138,10 @@ def main():
             "lnl.rafdb_valid_accuracy": f"{ck['raf_valid']['acc']:.4f}",
         })
     if args.align:
-        # the template of the crops the network was trained on: FER+'s when RAF-DB was
-        # re-cropped to it, else the training mix's
+        # the template of the crops the network was trained on
         with open(args.align) as f:
             measured = json.load(f)
-        template = dict(measured["template"])
-        if raf_crop == "ferplus":
-            template["points"] = measured["ferplus"]["points"]
+        template = dict(measured["template"], points=template_points(measured, recipe))
         meta["lnl.align"] = json.dumps({"template": template})
     model.eval()
     meta["lnl.config"] = json.dumps(cfg, sort_keys=True)

@@ -11,7 +11,8 @@ import unittest
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import aligned_geometry, fit_similarity, key_of, similarity_shape  # noqa: E402
+from data import (aligned_geometry, fit_similarity, key_of, similarity_shape,  # noqa: E402
+                  template_points)
 from preprocess import warp_similarity  # noqa: E402
 
 TEMPLATE = [[0.3003, 0.3752], [0.6908, 0.3686], [0.494, 0.588], [0.5008, 0.7797]]
@@ -70,6 +71,22 @@ class AlignedGeometry(unittest.TestCase):
         self.assertEqual(key_of("/d/ferplus/train/fer0000001.png"), "ferplus/train/fer0000001.png")
         self.assertEqual(key_of("../data/rafdb/train/3/train_00001.jpg"),
                          "rafdb/train/3/train_00001.jpg")
+
+
+class TemplatePoints(unittest.TestCase):
+    MEASURED = {"template": {"points": [[0.3, 0.4]], "names": ["eye"]},
+                "ferplus": {"points": [[0.31, 0.41]]}, "rafdb": {"points": [[0.27, 0.33]]}}
+
+    def test_named_and_default(self):
+        self.assertEqual(template_points(self.MEASURED, {}), [[0.3, 0.4]])
+        self.assertEqual(template_points(self.MEASURED, {"raf_crop": "ferplus"}), [[0.31, 0.41]])
+        self.assertEqual(template_points(self.MEASURED, {"template": "rafdb"}), [[0.27, 0.33]])
+        self.assertEqual(template_points(self.MEASURED, {"template": "mix", "raf_crop": "ferplus"}),
+                         [[0.3, 0.4]])
+
+    def test_unknown_name(self):
+        with self.assertRaises(ValueError):
+            template_points(self.MEASURED, {"template": "tight"})
 
 
 if __name__ == "__main__":

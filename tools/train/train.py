@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import aligned_geometry, image_keys, load_splits  # noqa: E402
+from data import aligned_geometry, image_keys, load_splits, template_points  # noqa: E402
 from model import LNLNet, count_macs  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -172,7 +172,7 @@ def aligned_crops(data, cache, rec):
         with open(path) as f:
             known = json.load(f)
     with open(os.path.join(HERE, "..", "..", "weights", "align-template.json")) as f:
-        template = json.load(f)["template"]["points"]
+        template = template_points(json.load(f), rec)
     return aligned_geometry(known, template)
 
 
