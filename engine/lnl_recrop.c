@@ -44,16 +44,35 @@ static lnl_status draw_canvas(const lnl_image *crop, uint8_t *canvas, double *x0
 }
 
 /* Whether the alignment m (re-cut pixels -> crop pixels, side x side) frames the crop about
- * as a face crop is framed: scale 0.65-1.5, rotation within 40 degrees, the centre within
- * 0.2 of the side of the crop's own centre. The same bounds as tools/train/data.py puts
+ * as the assumed framing ref does (assumed_framing): scale 0.65-1.5 times, rotation within
+ * 40 degrees, the centre within 0.2 of the side. The same bounds as tools/train/data.py puts
  * around each data set's median framing; a fit outside them is mostly a detection on part
- * of the face, and the crop is then better used as it is. */
-static int plausible(const float m[6], int side, int width, int height) {
+ * of the face, and the crop is then better cut along the assumed framing. */
+static int plausible(const float m[6], const float ref[6], int side) {
   const double max_angle = 40.0 * 3.14159265358979323846 / 180.0;
-  double scale = hypot(m[0], m[3]), angle = atan2(m[3], m[0]);
-  double cx = m[0] * side / 2.0 + m[1] * side / 2.0 + m[2] - width / 2.0,
-         cy = m[3] * side / 2.0 + m[4] * side / 2.0 + m[5] - height / 2.0;
+  double scale = hypot(m[0], m[3]) / hypot(ref[0], ref[3]);
+  double angle = remainder(atan2(m[3], m[0]) - atan2(ref[3], ref[0]), 2 * 3.14159265358979323846);
+  double cx = (m[0] - ref[0]) * side / 2.0 + (m[1] - ref[1]) * side / 2.0 + m[2] - ref[2],
+         cy = (m[3] - ref[3]) * side / 2.0 + (m[4] - ref[4]) * side / 2.0 + m[5] - ref[5];
   return scale >= 0.65 && scale <= 1.5 && fabs(angle) <= max_angle && hypot(cx, cy) <= 0.2 * side;
+}
+
+/* Without a usable landmark fit, the crop is taken to be framed like the average training
+ * crop (the square of its longer side, centred, with the landmarks where the FER+/RAF-DB
+ * mix template has them) and re-cut from that framing to the network's template: the crop
+ * as it is for weights aligned to the mix, a little tighter for weights aligned to the
+ * tighter RAF-DB framing (as the trainer cuts such a face along its data set's median). */
+static void assumed_framing(const lnl_image *crop, const lnl_align_template *t, int side,
+                            float m[6]) {
+  lnl_face f;
+  memset(&f, 0, sizeof f);
+  f.num_landmarks = LNL_ALIGN_POINTS;
+  float left = (crop->width - side) / 2.0f, top = (crop->height - side) / 2.0f;
+  for (int i = 0; i < LNL_ALIGN_POINTS; i++) {
+    f.landmarks[i][0] = left + LNL_DEFAULT_TEMPLATE.points[i][0] * side;
+    f.landmarks[i][1] = top + LNL_DEFAULT_TEMPLATE.points[i][1] * side;
+  }
+  lnl_align_transform(&f, t, side, m);
 }
 
 lnl_status lnl_align_face_crop(const lnl_model *model, const lnl_detector *det,
@@ -85,7 +104,8 @@ lnl_status lnl_align_face_crop(const lnl_model *model, const lnl_detector *det,
   if (!s && !out) s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory re-cutting a face");
   if (!s) {
     const lnl_align_template *t = lnl_model_align_template(model);
-    float m[6];
+    float m[6], ref[6];
+    assumed_framing(crop, t, out_side, ref);
     if (n > 0 && faces[0].num_landmarks >= LNL_ALIGN_POINTS) {
       lnl_face f = faces[0]; /* landmarks back to crop pixels */
       for (int i = 0; i < f.num_landmarks; i++) {
@@ -93,14 +113,9 @@ lnl_status lnl_align_face_crop(const lnl_model *model, const lnl_detector *det,
         f.landmarks[i][1] = (float)((f.landmarks[i][1] - y0) / scale);
       }
       lnl_align_transform(&f, t, out_side, m);
-      *found = plausible(m, out_side, crop->width, crop->height);
+      *found = plausible(m, ref, out_side);
     }
-    if (!*found) { /* the crop as it is, on a square of its longer side */
-      lnl_face whole;
-      memset(&whole, 0, sizeof whole);
-      whole.box = (lnl_rect){0, 0, (float)crop->width, (float)crop->height};
-      lnl_align_transform(&whole, t, out_side, m);
-    }
+    if (!*found) memcpy(m, ref, sizeof m);
     lnl_align_crop(crop, m, out_side, out);
     *rgb = out;
     *side = out_side;

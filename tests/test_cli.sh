@@ -36,20 +36,23 @@ assert all(len(r["box"]) == 4 for r in d[0]["regions"])
 PY
 
 # --align: the face found in the crop and aligned first (JSON says so); a crop without a
-# face is classified as it is; the shipped weights (trained on the datasets' own crops) do
-# not align by default
+# face is classified in the framing assumed for crops; the shipped weights (trained on
+# aligned crops) align by default, and --align off classifies the crop as it is
 "$LNLFER" classify --weights "$WEIGHTS" --align on --detector "$DETECTOR" --format json \
   "$SAMPLE" >"$tmp/aligned.json" || bad "--align on exits 0"
+"$LNLFER" classify --weights "$WEIGHTS" --align off --format json "$SAMPLE" >"$tmp/off.json" \
+  || bad "--align off exits 0"
 { printf 'P6\n16 16\n255\n'; head -c 768 /dev/zero | tr '\0' '\200'; } >"$tmp/flat.ppm"
 "$LNLFER" classify --weights "$WEIGHTS" --align on --detector "$DETECTOR" --format json \
   "$tmp/flat.ppm" >"$tmp/flat.json" || bad "--align on, no face: exits 0"
-python3 - "$tmp/aligned.json" "$tmp/flat.json" "$tmp/out.json" <<'PY' && ok "--align" || bad "--align"
+python3 - "$tmp/aligned.json" "$tmp/flat.json" "$tmp/out.json" "$tmp/off.json" <<'PY' && ok "--align" || bad "--align"
 import json, sys
-face, flat, plain = (json.load(open(p)) for p in sys.argv[1:])
-assert face[0]["aligned"] is True and face[0]["label"] == plain[0]["label"], (face, plain)
+face, flat, default, off = (json.load(open(p)) for p in sys.argv[1:])
+assert face[0]["aligned"] is True and face[0]["label"] == off[0]["label"], (face, off)
 assert abs(sum(face[0]["probabilities"].values()) - 1) < 1e-4
 assert flat[0]["aligned"] is False and abs(sum(flat[0]["probabilities"].values()) - 1) < 1e-4
-assert "aligned" not in plain[0]
+assert default[0]["aligned"] is True and default[0]["probabilities"] == face[0]["probabilities"]
+assert "aligned" not in off[0]
 PY
 "$LNLFER" classify --align sideways "$SAMPLE" >/dev/null 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q "auto, on or off" "$tmp/err" && ok "bad --align exits 2" || bad "bad --align"
