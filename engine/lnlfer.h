@@ -178,8 +178,9 @@ int lnl_model_trained_on_aligned_crops(const lnl_model *model);
  * crop is resampled along the similarity from the model's alignment template to the
  * landmarks found, into a square of the crop's longer side (edges repeated). *rgb is
  * malloc'd (*side x *side RGB, free()); *found is 0 when no face was found, or when the fit
- * frames the crop unlike a face crop (mostly a detection on part of the face), and the crop
- * is then only squared. */
+ * frames the crop far from the framing assumed for a crop (mostly a detection on part of the
+ * face), and the crop is then cut along that assumed framing: the average training crop's
+ * (the FER+/RAF-DB mix template) re-cut to the model's template. */
 lnl_status lnl_align_face_crop(const lnl_model *model, const lnl_detector *det,
                                const lnl_image *crop, uint8_t **rgb, int *side, int *found,
                                lnl_error *err);
