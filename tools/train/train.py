@@ -87,6 +87,20 @@ def augment(x, rec, gen):
     return torch.where(box, fill, x)
 
 
+def mixup(x, y, rec, gen):
+    """With the recipe's mixup alpha > 0 (off when absent): each batch blended with a
+    shuffled copy of itself, images and soft targets alike, by one weight drawn from
+    Beta(alpha, alpha) (kept at least 0.5, so that each image stays mostly itself)."""
+    alpha = rec.get("mixup", 0)
+    if alpha <= 0:
+        return x, y
+    seed = int(torch.randint(0, 2 ** 31 - 1, (1,), generator=gen))
+    lam = float(np.random.default_rng(seed).beta(alpha, alpha))
+    lam = max(lam, 1 - lam)
+    perm = torch.randperm(len(x), generator=gen)
+    return lam * x + (1 - lam) * x[perm], lam * y + (1 - lam) * y[perm]
+
+
 def normalise(x, cfg):
     return (x - cfg["mean"]) / cfg["std"]
 
@@ -241,9 +255,8 @@ def main():
         tot = {"loss": 0.0, "region_loss": 0.0}
         for i in range(steps_per_epoch):
             idx = perm[i * rec["batch"]:(i + 1) * rec["batch"]]
-            xb = normalise(augment(train_x[idx], rec, gen), cfg)
-            xb = xb.contiguous(memory_format=torch.channels_last)
-            yb = train_y[idx]
+            xb, yb = mixup(augment(train_x[idx], rec, gen), train_y[idx], rec, gen)
+            xb = normalise(xb, cfg).contiguous(memory_format=torch.channels_last)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, rec)
             logits, weights, region_logits = model(xb)
