@@ -49,9 +49,9 @@ static lnl_status draw_canvas(const lnl_image *crop, uint8_t *canvas, double *x0
  * around each data set's median framing; a fit outside them is mostly a detection on part
  * of the face, and the crop is then better cut along the assumed framing. */
 static int plausible(const float m[6], const float ref[6], int side) {
-  const double max_angle = 40.0 * 3.14159265358979323846 / 180.0;
+  const double pi = 3.14159265358979323846, max_angle = 40.0 * pi / 180.0;
   double scale = hypot(m[0], m[3]) / hypot(ref[0], ref[3]);
-  double angle = remainder(atan2(m[3], m[0]) - atan2(ref[3], ref[0]), 2 * 3.14159265358979323846);
+  double angle = remainder(atan2(m[3], m[0]) - atan2(ref[3], ref[0]), 2 * pi);
   double cx = (m[0] - ref[0]) * side / 2.0 + (m[1] - ref[1]) * side / 2.0 + m[2] - ref[2],
          cy = (m[3] - ref[3]) * side / 2.0 + (m[4] - ref[4]) * side / 2.0 + m[5] - ref[5];
   return scale >= 0.65 && scale <= 1.5 && fabs(angle) <= max_angle && hypot(cx, cy) <= 0.2 * side;

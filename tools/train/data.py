@@ -114,7 +114,7 @@ def template_points(measured, recipe):
     name = recipe.get("template", "ferplus" if recipe.get("raf_crop") == "ferplus" else "mix")
     if name not in ("mix", "ferplus", "rafdb"):
         raise ValueError(f"template must be mix, ferplus or rafdb, not {name!r}")
-    return [list(p) for p in (measured["template"] if name == "mix" else measured[name])["points"]]
+    return (measured["template"] if name == "mix" else measured[name])["points"]
 
 
 def similarity_shape(sim):

@@ -23,7 +23,7 @@ W=weights/lnlfer-expression.safetensors
 $PY tools/train/evaluate.py "$DATA/ferplus/valid" --weights "$W" --json "$RUN/eval-fer.json"
 $PY tools/train/evaluate.py "$DATA/rafdb" --raf-split valid --weights "$W" \
   --json "$RUN/eval-raf.json"
-$PY tools/eval/align_eval.py "$DATA" --weights "$W" --json "$RUN/eval-align.json" --jobs 2
+$PY tools/eval/align_eval.py "$DATA" --weights "$W" --json "$RUN/eval-align.json"
 $PY tools/train/plot_regions.py "$RUN/log.jsonl" -o weights/region-weights.png
 $PY tools/train/model_card.py --log "$RUN/log.jsonl" --weights "$W" --fer "$RUN/eval-fer.json" \
   --raf "$RUN/eval-raf.json" --align "$RUN/eval-align.json" --figure region-weights.png \

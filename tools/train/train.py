@@ -94,6 +94,8 @@ def mixup(x, y, rec, gen):
     alpha = rec.get("mixup", 0)
     if alpha <= 0:
         return x, y
+    # torch's Beta takes no generator: the draw is seeded from the trainer's generator, whose
+    # state the checkpoints keep, so a resumed run draws the same weights
     seed = int(torch.randint(0, 2 ** 31 - 1, (1,), generator=gen))
     lam = float(np.random.default_rng(seed).beta(alpha, alpha))
     lam = max(lam, 1 - lam)
