@@ -74,7 +74,9 @@ def main():
         align = "\n".join(
             f"| {k} | {v['images']} | {100 * v['detected']:.1f} % | {100 * v['crop_accuracy']:.2f} % | "
             f"{pct(v.get('recut_accuracy'))} | {100 * v['pipeline_accuracy']:.2f} % | "
-            f"{pct(v.get('found_accuracy'))} | {v['loss_points']:.2f} |" for k, v in a.items())
+            f"{pct(v.get('found_accuracy'))} | {v['loss_points']:.2f}"
+            + (f" ± {v['loss_se_points']:.2f}" if "loss_se_points" in v else "") + " |"
+            for k, v in a.items())
     values = {
         "params": f"{int(meta['lnl.parameters']):,}",
         "macs": f"{int(meta['lnl.macs']) / 1e6:.1f} M",
