@@ -166,6 +166,24 @@ def read_rafdb(folder, classes, cfg, validation, raf_crop, geometry=None):
     return np.stack(xs), np.stack(ys), names
 
 
+def distilled(y, split, names, rec, root):
+    """Training targets under the recipe's distillation (`distill` > 0): `teacher`, an .npz
+    written by tools/train/teacher.py (path relative to `root`, the repository), holds an
+    ensemble's probabilities per image; each target becomes (1 - distill) * y + distill *
+    the ensemble's prediction for that image. y as it is without distillation."""
+    w = rec.get("distill", 0)
+    if not w:
+        return y
+    z = np.load(os.path.join(root, rec["teacher"]), allow_pickle=False)
+    known = {(s, n): i for i, (s, n) in enumerate(zip(z["split"], z["name"]))}
+    missing = [n for n in names if (split, n) not in known]
+    if missing:
+        raise ValueError(f"{rec['teacher']}: no prediction for {len(missing)} {split} images "
+                         f"(e.g. {missing[0]}); rerun tools/train/teacher.py")
+    t = z["probs"][[known[(split, n)] for n in names]]
+    return ((1 - w) * y + w * t).astype(np.float32)
+
+
 def pixel_hashes(x):
     return [hashlib.md5(np.ascontiguousarray(img).tobytes()).hexdigest() for img in x]
 

@@ -1,18 +1,20 @@
 #!/usr/bin/python3
-"""Self-test of the aligned-crop geometry in data.py (no dataset, no torch needed).
+"""Self-test of the aligned-crop geometry and the distillation targets in data.py (no
+dataset, no torch needed).
 
     /usr/bin/python3 tools/train/test_data.py
 """
 import math
 import os
 import sys
+import tempfile
 import unittest
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import (aligned_geometry, fit_similarity, key_of, similarity_shape,  # noqa: E402
-                  template_points)
+from data import (aligned_geometry, distilled, fit_similarity, key_of,  # noqa: E402
+                  similarity_shape, template_points)
 from preprocess import warp_similarity  # noqa: E402
 
 TEMPLATE = [[0.3003, 0.3752], [0.6908, 0.3686], [0.494, 0.588], [0.5008, 0.7797]]
@@ -87,6 +89,36 @@ class TemplatePoints(unittest.TestCase):
     def test_unknown_name(self):
         with self.assertRaises(ValueError):
             template_points(self.MEASURED, {"template": "tight"})
+
+
+class Distilled(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        probs = np.array([[0.2, 0.8], [0.6, 0.4], [1.0, 0.0]], np.float32)
+        np.savez(os.path.join(self.tmp.name, "t.npz"),
+                 split=np.array(["fer_train"] * 2 + ["raf_train"]),
+                 name=np.array(["a.png", "b.png", "a.png"]), probs=probs)
+        self.rec = {"teacher": "t.npz", "distill": 0.25}
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_blends_each_image_with_its_own_prediction(self):
+        y = np.array([[0.0, 1.0], [1.0, 0.0]], np.float32)
+        out = distilled(y, "fer_train", ["b.png", "a.png"], self.rec, self.tmp.name)
+        np.testing.assert_allclose(out, [[0.15, 0.85], [0.8, 0.2]], atol=1e-6)
+        # the same name in the other split has its own prediction
+        out = distilled(y[:1], "raf_train", ["a.png"], self.rec, self.tmp.name)
+        np.testing.assert_allclose(out, [[0.25, 0.75]], atol=1e-6)
+
+    def test_off_without_distill(self):
+        y = np.eye(2, dtype=np.float32)
+        self.assertIs(distilled(y, "fer_train", ["x", "y"], {}, self.tmp.name), y)
+
+    def test_image_without_a_prediction_is_an_error(self):
+        with self.assertRaisesRegex(ValueError, "no prediction for 1 fer_train"):
+            distilled(np.eye(2, dtype=np.float32), "fer_train", ["a.png", "c.png"], self.rec,
+                      self.tmp.name)
 
 
 if __name__ == "__main__":

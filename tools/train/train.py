@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import aligned_geometry, image_keys, load_splits, template_points  # noqa: E402
+from data import (aligned_geometry, distilled, image_keys, load_splits,  # noqa: E402
+                  template_points)
 from model import LNLNet, count_macs  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -217,13 +218,15 @@ def main():
     print({k: len(v[0]) for k, v in splits.items()}, f"loaded in {time.time() - t0:.0f}s", flush=True)
     raf_y = splits["raf_train"][1]
     raf_y = raf_y * (1 - rec["raf_label_smoothing"]) + rec["raf_label_smoothing"] / raf_y.shape[1]
-    parts_x, parts_y = [splits["fer_train"][0]], [splits["fer_train"][1]]
+    parts = [("fer_train", splits["fer_train"][1])]
     if rec.get("use_rafdb", True):  # false: FER+ alone (RAF-DB still measured)
-        parts_x.append(splits["raf_train"][0])
-        parts_y.append(raf_y)
-    train_x = torch.from_numpy(np.concatenate(parts_x))
-    train_y = torch.from_numpy(np.concatenate(parts_y).astype(np.float32))
-    cw = class_weights(train_y.numpy(), rec["class_weight_power"])
+        parts.append(("raf_train", raf_y))
+    train_x = torch.from_numpy(np.concatenate([splits[s][0] for s, _ in parts]))
+    # class weights from the labels alone, with or without a teacher
+    cw = class_weights(np.concatenate([y for _, y in parts]), rec["class_weight_power"])
+    train_y = torch.from_numpy(np.concatenate(
+        [distilled(y, s, splits[s][2], rec, os.path.join(HERE, "..", "..")) for s, y in parts])
+        .astype(np.float32))
 
     model = LNLNet(cfg)
     model.dropout.p = rec.get("dropout", 0.3)
