@@ -9,7 +9,10 @@ file's metadata and the JSON written by the evaluation commands.
 """
 import argparse
 import json
+import os
 import struct
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
 def read_metadata(path):
@@ -41,6 +44,25 @@ def global_feature(cfg):
     g = cfg.get("global_pool", 1)
     return (f"{pooled} to {g}x{g}, flattened ({w3 * g * g} values, so the position of each "
             f"feature is kept), dropout, one linear layer to {cfg['global_hidden']} and ReLU")
+
+
+def distillation(recipe):
+    """The model card's words for the recipe's distillation, from the summary that
+    tools/train/teacher.py wrote next to the teacher file; empty without distillation."""
+    w = recipe.get("distill", 0)
+    if not w:
+        return ""
+    with open(os.path.join(ROOT, recipe["teacher"] + ".json")) as f:
+        summary = json.load(f)
+    runs = "; ".join(f"{r['run']} (epoch {r['epoch']}: {100 * r['fer_valid']:.2f} % / "
+                     f"{100 * r['raf_valid']:.2f} %)" for r in summary["runs"])
+    return (f"\n\nDistillation (`distill` {w}): each training target is {1 - w:g} times its label "
+            f"plus {w:g} times the averaged prediction of {len(summary['runs'])} earlier runs "
+            f"(`tools/train/teacher.py`, file `{recipe['teacher']}`), each predicting the "
+            f"images cut the way it was trained, without augmentation: {runs} (FER+ valid / "
+            f"RAF-DB validation part, as the trainer measures them); the ensemble: "
+            f"{100 * summary['fer_valid']:.2f} % / {100 * summary['raf_valid']:.2f} %. Their "
+            f"recipes are in `tools/train/teacher/`.")
 
 
 def main():
@@ -88,6 +110,7 @@ def main():
         "raf_mca": f"{100 * raf['mean_class_accuracy']:.2f} %", "raf_n": raf["images"],
         "fer_confusion": confusion_table(fer), "raf_confusion": confusion_table(raf),
         "curve": curve, "figure": args.figure, "align": align,
+        "distillation": distillation(recipe),
         "recipe": json.dumps(recipe, indent=1, sort_keys=True),
         "config": "{\n" + ",\n".join(f' "{k}": {json.dumps(v)}' for k, v in cfg.items()) + "\n}",
         "input": cfg["input_size"], "mean": cfg["mean"], "std": cfg["std"],

@@ -89,8 +89,8 @@ def main():
         y = np.stack([labels[keys[i]] for i in idx])
         summary[s] = accuracy(probs[idx], y, classes, s.startswith("raf"))
     print("ensemble", {s: round(summary[s], 4) for s in ("fer_valid", "raf_valid")})
-    np.savez(args.out, split=np.array([k[0] for k in keys]), name=np.array([k[1] for k in keys]),
-             probs=probs)
+    np.savez_compressed(args.out, split=np.array([k[0] for k in keys]),
+                        name=np.array([k[1] for k in keys]), probs=probs)
     with open(args.out + ".json", "w") as f:
         json.dump(summary, f, indent=1)
 
