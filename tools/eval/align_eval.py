@@ -9,8 +9,9 @@ crops. A face the detector misses counts as wrong.
     /usr/bin/python3 tools/eval/align_eval.py ../shared/data --per-dataset 300   # a quick look
 
 By default every face of both validation sets is measured (3,529 + 1,235; 12 minutes on
-this project's 2 cores while other work shared them): the loss is a difference of two accuracies on the same faces, and with 600
-faces per set its standard error (printed after the loss) is still about 1.2 points.
+this project's 2 cores while other work shared them): the loss is a difference of two
+accuracies on the same faces, and with 600 faces per set its standard error (printed after
+the loss) is still about 1.2 points.
 
 To tell where the loss comes from, each pasted face is also cut back out of its canvas
 along the known paste transform ("re-cut": the canvas's resampling only, no detection or
