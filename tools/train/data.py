@@ -19,6 +19,7 @@ Rules (see weights/MODEL_CARD.md):
   from training (FER2013 repeats images across its splits).
 """
 import csv
+import functools
 import hashlib
 import math
 import os
@@ -174,14 +175,21 @@ def distilled(y, split, names, rec, root):
     w = rec.get("distill", 0)
     if not w:
         return y
-    z = np.load(os.path.join(root, rec["teacher"]), allow_pickle=False)
-    known = {(s, n): i for i, (s, n) in enumerate(zip(z["split"], z["name"]))}
+    known, probs = teacher_predictions(os.path.join(root, rec["teacher"]))
     missing = [n for n in names if (split, n) not in known]
     if missing:
         raise ValueError(f"{rec['teacher']}: no prediction for {len(missing)} {split} images "
                          f"(e.g. {missing[0]}); rerun tools/train/teacher.py")
-    t = z["probs"][[known[(split, n)] for n in names]]
+    t = probs[[known[(split, n)] for n in names]]
     return ((1 - w) * y + w * t).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=1)
+def teacher_predictions(path):
+    """{(split, name): row} and the probabilities of a teacher file, read once per file
+    (`distilled` is called once per training split)."""
+    z = np.load(path, allow_pickle=False)
+    return {(s, n): i for i, (s, n) in enumerate(zip(z["split"], z["name"]))}, z["probs"]
 
 
 def pixel_hashes(x):

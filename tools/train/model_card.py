@@ -61,8 +61,8 @@ def distillation(recipe):
             f"(`tools/train/teacher.py`, file `{recipe['teacher']}`), each predicting the "
             f"images cut the way it was trained, without augmentation: {runs} (FER+ valid / "
             f"RAF-DB validation part, as the trainer measures them); the ensemble: "
-            f"{100 * summary['fer_valid']:.2f} % / {100 * summary['raf_valid']:.2f} %. Their "
-            f"recipes are in `tools/train/teacher/`.")
+            f"{100 * summary['fer_valid']:.2f} % / {100 * summary['raf_valid']:.2f} % (each run's "
+            f"recipe is in `{recipe['teacher']}.json`).")
 
 
 def main():
