@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""Calibration: the plain CNN that issue 3 quotes as its reference (1.2 M parameters,
+117 M multiply-adds, 48x48 grey), trained by our own data pipeline and recipe.
+
+It answers one question: does LNLNet beat a plain network of the same cost on the same
+data, augmentation and schedule? The network: four levels of two 3x3 conv + BN + ReLU of
+widths 32, 64, 128, 256 with 2x2 max-pooling between them, global average pooling, dropout,
+one linear layer to the eight classes (1,174,696 parameters, 117 M multiply-adds).
+A development tool only: nothing is exported from it.
+
+    /usr/bin/python3 tools/train/baseline.py --run runs/base-plain
+
+Defaults follow the issue's reference: FER+ alone, dataset crops, 12 epochs; `--set` takes
+recipe fields as JSON, e.g. --set '{"use_rafdb": true, "epochs": 20}'. Each epoch appends
+one JSON line (seconds, FER+ and RAF-DB validation accuracy of the EMA weights) to
+RUN/log.jsonl.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from data import load_splits  # noqa: E402
+from model import ConvBN  # noqa: E402
+from train import (aligned_crops, augment, class_weights, evaluate, lr_at,  # noqa: E402
+                   normalise, soft_ce)
+
+
+class PlainCNN(nn.Module):
+    def __init__(self, widths=(32, 64, 128, 256), ncls=8, nreg=9, dropout=0.3):
+        super().__init__()
+        layers, cin = [], 1
+        for i, w in enumerate(widths):
+            if i:
+                layers.append(nn.MaxPool2d(2))
+            layers += [ConvBN(cin, w), ConvBN(w, w)]
+            cin = w
+        self.features = nn.Sequential(*layers)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(cin, ncls)
+        self.nreg = nreg
+
+    def forward(self, x):
+        logits = self.fc(self.dropout(self.features(x).mean((2, 3))))
+        # train.evaluate expects LNLNet's outputs: uniform region weights, no region heads
+        return logits, torch.full((len(x), self.nreg), 1.0 / self.nreg), None
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--run", default="runs/base-plain")
+    p.add_argument("--data", default=os.path.join(HERE, "..", "..", "..", "shared", "data"))
+    p.add_argument("--cache", default="runs/cache")
+    p.add_argument("--set", default="{}", help="recipe fields to override, as JSON")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    with open(os.path.join(HERE, "config.json")) as f:
+        cfg = json.load(f)
+    with open(os.path.join(HERE, "recipe.json")) as f:
+        rec = json.load(f)
+    rec.update({"crop": "dataset", "use_rafdb": False, "epochs": 12})
+    rec.update(json.loads(args.set))
+    os.makedirs(args.run, exist_ok=True)
+    torch.manual_seed(rec["seed"])
+    gen = torch.Generator().manual_seed(rec["seed"])
+
+    splits = load_splits(args.data, cfg, args.cache, rec.get("raf_crop", "native"),
+                         aligned_crops(args.data, args.cache, rec))
+    xs, ys = [splits["fer_train"][0]], [splits["fer_train"][1]]
+    if rec["use_rafdb"]:
+        raf_y = splits["raf_train"][1]
+        smooth = rec["raf_label_smoothing"]
+        xs.append(splits["raf_train"][0])
+        ys.append(raf_y * (1 - smooth) + smooth / raf_y.shape[1])
+    train_x = torch.from_numpy(np.concatenate(xs))
+    train_y = torch.from_numpy(np.concatenate(ys).astype(np.float32))
+    cw = class_weights(np.concatenate(ys), rec["class_weight_power"])
+
+    model = PlainCNN(dropout=rec["dropout"]).to(memory_format=torch.channels_last)
+    ema = PlainCNN()
+    ema.load_state_dict(model.state_dict())
+    ema.eval()
+    print("parameters", sum(q.numel() for q in model.parameters()), flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=rec["lr"], weight_decay=rec["weight_decay"])
+    steps_per_epoch = len(train_x) // rec["batch"]
+    total, step = steps_per_epoch * rec["epochs"], 0
+    for epoch in range(rec["epochs"]):
+        model.train()
+        te = time.time()
+        perm = torch.randperm(len(train_x), generator=gen)
+        for i in range(steps_per_epoch):
+            idx = perm[i * rec["batch"]:(i + 1) * rec["batch"]]
+            xb = normalise(augment(train_x[idx], rec, gen), cfg)
+            yb = train_y[idx]
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, total, rec)
+            logits = model(xb.contiguous(memory_format=torch.channels_last))[0]
+            loss = (soft_ce(logits, yb) * (yb * cw).sum(1)).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():  # the same EMA warm-up as train.EMA
+                decay = min(rec["ema_decay"], (1 + step) / (10 + step))
+                for e, m in zip(ema.state_dict().values(), model.state_dict().values()):
+                    if e.dtype.is_floating_point:
+                        e.mul_(decay).add_(m, alpha=1 - decay)
+                    else:
+                        e.copy_(m)
+            step += 1
+        fer = evaluate(ema, *splits["fer_valid"][:2], cfg)
+        raf = evaluate(ema, *splits["raf_valid"][:2], cfg, seven=True)
+        entry = {"epoch": epoch + 1, "seconds": round(time.time() - te, 1),
+                 "fer_valid": fer["acc"], "raf_valid": raf["acc"]}
+        print(entry, flush=True)
+        with open(os.path.join(args.run, "log.jsonl"), "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+
+if __name__ == "__main__":
+    main()
