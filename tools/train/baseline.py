@@ -21,7 +21,6 @@ import os
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 
@@ -29,8 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from data import load_splits  # noqa: E402
 from model import ConvBN  # noqa: E402
-from train import (aligned_crops, augment, class_weights, evaluate, lr_at,  # noqa: E402
-                   normalise, soft_ce)
+from train import (EMA, aligned_crops, augment, evaluate, lr_at, normalise,  # noqa: E402
+                   soft_ce, training_set)
 
 
 class PlainCNN(nn.Module):
@@ -74,20 +73,10 @@ def main():
 
     splits = load_splits(args.data, cfg, args.cache, rec.get("raf_crop", "native"),
                          aligned_crops(args.data, args.cache, rec))
-    xs, ys = [splits["fer_train"][0]], [splits["fer_train"][1]]
-    if rec["use_rafdb"]:
-        raf_y = splits["raf_train"][1]
-        smooth = rec["raf_label_smoothing"]
-        xs.append(splits["raf_train"][0])
-        ys.append(raf_y * (1 - smooth) + smooth / raf_y.shape[1])
-    train_x = torch.from_numpy(np.concatenate(xs))
-    train_y = torch.from_numpy(np.concatenate(ys).astype(np.float32))
-    cw = class_weights(np.concatenate(ys), rec["class_weight_power"])
+    train_x, train_y, cw = training_set(splits, rec)
 
     model = PlainCNN(dropout=rec["dropout"]).to(memory_format=torch.channels_last)
-    ema = PlainCNN()
-    ema.load_state_dict(model.state_dict())
-    ema.eval()
+    ema = EMA(model, rec["ema_decay"], PlainCNN())
     print("parameters", sum(q.numel() for q in model.parameters()), flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=rec["lr"], weight_decay=rec["weight_decay"])
     steps_per_epoch = len(train_x) // rec["batch"]
@@ -107,16 +96,10 @@ def main():
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            with torch.no_grad():  # the same EMA warm-up as train.EMA
-                decay = min(rec["ema_decay"], (1 + step) / (10 + step))
-                for e, m in zip(ema.state_dict().values(), model.state_dict().values()):
-                    if e.dtype.is_floating_point:
-                        e.mul_(decay).add_(m, alpha=1 - decay)
-                    else:
-                        e.copy_(m)
+            ema.update(model, step)
             step += 1
-        fer = evaluate(ema, *splits["fer_valid"][:2], cfg)
-        raf = evaluate(ema, *splits["raf_valid"][:2], cfg, seven=True)
+        fer = evaluate(ema.model, *splits["fer_valid"][:2], cfg)
+        raf = evaluate(ema.model, *splits["raf_valid"][:2], cfg, seven=True)
         entry = {"epoch": epoch + 1, "seconds": round(time.time() - te, 1),
                  "fer_valid": fer["acc"], "raf_valid": raf["acc"]}
         print(entry, flush=True)

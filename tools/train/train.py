@@ -138,9 +138,12 @@ def evaluate(model, x, y, cfg, seven=False, batch=512):
 
 
 class EMA:
-    def __init__(self, model, decay):
+    """Exponential moving average of a model's weights, kept in `blank` (a fresh instance of
+    the model's network; by default an LNLNet of the model's configuration)."""
+
+    def __init__(self, model, decay, blank=None):
         self.decay = decay
-        self.model = LNLNet(model.cfg)
+        self.model = blank if blank is not None else LNLNet(model.cfg)
         self.model.load_state_dict(model.state_dict())
         self.model.eval()
 
@@ -193,6 +196,23 @@ def aligned_crops(data, cache, rec):
     return aligned_geometry(known, template)
 
 
+def training_set(splits, rec):
+    """Training images, their targets (RAF-DB labels smoothed, blended with the teacher when
+    the recipe distils) and the class weights, from the recipe."""
+    raf_y = splits["raf_train"][1]
+    raf_y = raf_y * (1 - rec["raf_label_smoothing"]) + rec["raf_label_smoothing"] / raf_y.shape[1]
+    parts = [("fer_train", splits["fer_train"][1])]
+    if rec.get("use_rafdb", True):  # false: FER+ alone (RAF-DB still measured)
+        parts.append(("raf_train", raf_y))
+    train_x = torch.from_numpy(np.concatenate([splits[s][0] for s, _ in parts]))
+    # class weights from the labels alone, with or without a teacher
+    cw = class_weights(np.concatenate([y for _, y in parts]), rec["class_weight_power"])
+    train_y = torch.from_numpy(np.concatenate(
+        [distilled(y, s, splits[s][2], rec, os.path.join(HERE, "..", "..")) for s, y in parts])
+        .astype(np.float32))
+    return train_x, train_y, cw
+
+
 def save_atomic(obj, path):
     tmp = path + ".tmp"
     torch.save(obj, tmp)
@@ -216,17 +236,7 @@ def main():
     splits = load_splits(args.data, cfg, args.cache, rec.get("raf_crop", "native"),
                          aligned_crops(args.data, args.cache, rec))
     print({k: len(v[0]) for k, v in splits.items()}, f"loaded in {time.time() - t0:.0f}s", flush=True)
-    raf_y = splits["raf_train"][1]
-    raf_y = raf_y * (1 - rec["raf_label_smoothing"]) + rec["raf_label_smoothing"] / raf_y.shape[1]
-    parts = [("fer_train", splits["fer_train"][1])]
-    if rec.get("use_rafdb", True):  # false: FER+ alone (RAF-DB still measured)
-        parts.append(("raf_train", raf_y))
-    train_x = torch.from_numpy(np.concatenate([splits[s][0] for s, _ in parts]))
-    # class weights from the labels alone, with or without a teacher
-    cw = class_weights(np.concatenate([y for _, y in parts]), rec["class_weight_power"])
-    train_y = torch.from_numpy(np.concatenate(
-        [distilled(y, s, splits[s][2], rec, os.path.join(HERE, "..", "..")) for s, y in parts])
-        .astype(np.float32))
+    train_x, train_y, cw = training_set(splits, rec)
 
     model = LNLNet(cfg)
     model.dropout.p = rec.get("dropout", 0.3)
