@@ -109,8 +109,7 @@ static int check_crops_dir(const char *dir) {
     return 0;
   }
   if (access(dir, W_OK | X_OK) != 0) {
-    fprintf(stderr, "lnlfer analyze: --crops %s: cannot write into it: %s\n", dir,
-            strerror(errno));
+    fprintf(stderr, "lnlfer analyze: --crops %s: cannot write into it: %s\n", dir, strerror(errno));
     return 0;
   }
   return 1;

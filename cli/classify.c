@@ -41,7 +41,9 @@ static void csv_row(FILE *out, const lnl_model *model, const char *file, const l
                     int aligned) {
   cli_csv_field(out, file);
   fprintf(out, ",%s,%s", lnl_model_class_name(model, res->label),
-          aligned > 0 ? "yes" : aligned == 0 ? "no" : "off");
+          aligned > 0    ? "yes"
+          : aligned == 0 ? "no"
+                         : "off");
   for (int k = 0; k < lnl_model_num_classes(model); k++) fprintf(out, ",%.6f", res->probs[k]);
   for (int r = 0; r < lnl_model_num_regions(model); r++) fprintf(out, ",%.6f", res->weights[r]);
   fputc('\n', out);
@@ -103,8 +105,9 @@ static int classify_one(const char *path, const lnl_image *img, void *data) {
   else
     cJSON_AddItemToArray(r->all, json_result(&r->engine, path, img, &res, aligned));
   if (aligned != 0) return CLI_EXIT_OK;
-  fprintf(stderr, "lnlfer: %s: no face aligned in the crop (none found, or not framed like a face "
-                  "crop); classified as cut\n",
+  fprintf(stderr,
+          "lnlfer: %s: no face aligned in the crop (none found, or not framed like a face "
+          "crop); classified as cut\n",
           path);
   return CLI_EXIT_NO_FACE;
 }

@@ -63,8 +63,8 @@ static int shared_option(int key, const char *arg, const char *cmd, cli_options 
 }
 
 void cli_help_detection(FILE *out, int column) {
-  fprintf(out, "  %-*sminimum detector confidence, 0..1 (default %s)\n", column - 2, "--threshold T",
-          LNLFER_STR(LNLFER_DEFAULT_THRESHOLD));
+  fprintf(out, "  %-*sminimum detector confidence, 0..1 (default %s)\n", column - 2,
+          "--threshold T", LNLFER_STR(LNLFER_DEFAULT_THRESHOLD));
   fprintf(out, "  %-*signore faces narrower than PX pixels (default %d)\n", column - 2,
           "--min-size PX", LNLFER_DEFAULT_MIN_FACE_SIZE);
   fprintf(out, "  %-*skeep the N most confident faces, 0: all (default %d)\n", column - 2,
