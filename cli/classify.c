@@ -22,10 +22,10 @@ static void help(FILE *out) {
                "  --threads N      threads for the network (default 1)\n"
                "\n"
                "With alignment, a crop in which no face is found, or whose face does not frame\n"
-               "it like a face crop (e.g. a collage), is classified as cut: its CSV column\n"
-               "'aligned' says no (yes when aligned, off without alignment), its JSON \"aligned\"\n"
-               "is false, and the exit status is 3 (1 when something failed, 2 for a usage\n"
-               "error, 0 otherwise).\n");
+               "it like a face crop (e.g. a collage), is classified in the framing assumed\n"
+               "for a crop (README.md): its CSV column 'aligned' says no (yes when aligned,\n"
+               "off without alignment), its JSON \"aligned\" is false, and the exit status\n"
+               "is 3 (1 when something failed, 2 for a usage error, 0 otherwise).\n");
 }
 
 static void csv_header(FILE *out, const lnl_model *model) {
@@ -107,7 +107,7 @@ static int classify_one(const char *path, const lnl_image *img, void *data) {
   if (aligned != 0) return CLI_EXIT_OK;
   fprintf(stderr,
           "lnlfer: %s: no face aligned in the crop (none found, or not framed like a face "
-          "crop); classified as cut\n",
+          "crop); classified in the framing assumed for a crop\n",
           path);
   return CLI_EXIT_NO_FACE;
 }

@@ -17,7 +17,7 @@ enum {
   CLI_EXIT_FAILED = 1,  /* something failed: an image, a file named, an output */
   CLI_EXIT_USAGE = 2,   /* the command line is wrong */
   CLI_EXIT_NO_FACE = 3, /* every image done, but in some no face was found (classify: or
-                           its face could not be aligned, and it was classified as cut) */
+                           its face could not be aligned; it was classified as framed) */
 };
 
 /* An RGB image decoded from a file; free with cli_image_free. */

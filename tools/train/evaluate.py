@@ -96,7 +96,7 @@ def classify(lnlfer, weights, paths, threads, chunk=400):
         if weights:
             cmd += ["--weights", weights]
         out = subprocess.run(cmd + paths[i:i + chunk], capture_output=True, text=True)
-        if out.returncode not in (0, 3):  # 3: some crop's face not found, classified as cut
+        if out.returncode not in (0, 3):  # 3: no face aligned in some crop (classified anyway)
             raise subprocess.CalledProcessError(out.returncode, cmd, out.stdout, out.stderr)
         rows = csv.DictReader(io.StringIO(out.stdout))
         for row in rows:
