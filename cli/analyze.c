@@ -1,8 +1,12 @@
 /* lnlfer analyze: detect, align and classify every face of each photo. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stb_image_write.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "lnlfer-json.h"
@@ -15,13 +19,17 @@ static void help(FILE *out) {
                "region is also given as its four corners in image pixels.\n"
                "\n"
                "  --weights FILE     expression weights (default: the shipped ones)\n"
-               "  --detector FILE    detector weights (default: the shipped BlazeFace)\n"
-               "  --threshold T      minimum detector confidence, 0..1\n"
-               "  --min-size PX      ignore faces narrower than PX pixels\n"
-               "  --max-faces N      analyse at most the N most confident faces\n"
-               "  --format FORMAT    json (default) or csv (one row per face)\n"
-               "  --crops DIR        also save each aligned face crop as DIR/<image>-<n>.png\n"
-               "  --threads N        threads (default 1)\n");
+               "  --detector FILE    detector weights (default: the shipped BlazeFace)\n");
+  cli_help_detection(out, 21);
+  fprintf(out, "  --format FORMAT    json (default) or csv (one row per face)\n"
+               "  --crops DIR        also save each aligned face crop as DIR/<name>-<i>-<n>.png:\n"
+               "                     <name> the image's file name without its extension, <i>\n"
+               "                     the image's position among the images given (0: first),\n"
+               "                     <n> the face's (0: most confident); DIR must exist\n"
+               "  --threads N        threads (default 1)\n"
+               "\n"
+               "Exit status: 0 when a face was found in every image, 3 when every image was\n"
+               "analysed but some had no face, 1 when something failed, 2 for a usage error.\n");
 }
 
 static void csv_header(const lnl_model *model) {
@@ -42,31 +50,85 @@ static void csv_face(const lnl_model *model, const char *file, int i, const lnl_
   fputc('\n', stdout);
 }
 
-/* Writes DIR/<basename without extension>-<i>.png of each aligned crop. */
-static void save_crops(const char *dir, const char *file, const lnl_model *model,
-                       const lnl_image *img, const lnl_face_analysis *res, int n) {
+/* The one place an aligned crop is written (PNG). */
+static int write_crop(const char *path, const uint8_t *rgb, int side) {
+  return stbi_write_png(path, side, side, 3, rgb, side * 3) != 0;
+}
+
+/* DIR/<name>-<i>-<n>.png (malloc'd) of face n of the image at position i: <name> is the
+ * file name without its extension. Unique in a run: <i> and <n> are numbers without dashes,
+ * so they are read back from the end, and <i> differs between images. */
+static char *crop_path(const char *dir, const char *file, int image, int face) {
   const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-  int side = lnl_model_crop_side(model);
+  const char *dot = strrchr(base, '.');
+  int stem = (int)(dot && dot != base ? dot - base : (ptrdiff_t)strlen(base));
+  size_t n = strlen(dir) + (size_t)stem + 64;
+  char *path = malloc(n);
+  if (path) snprintf(path, n, "%s/%.*s-%d-%d.png", dir, stem, base, image, face);
+  return path;
+}
+
+/* Writes each face's aligned crop; returns 0 after reporting a crop it could not write. */
+static int save_crops(const char *dir, const char *file, int image, const lnl_model *model,
+                      const lnl_image *img, const lnl_face_analysis *res, int n) {
+  int side = lnl_model_crop_side(model), ok = 1;
   uint8_t *rgb = malloc((size_t)side * side * 3);
-  for (int i = 0; rgb && i < n; i++) {
-    char path[1024];
+  for (int i = 0; i < n; i++) {
+    char *path = crop_path(dir, file, image, i);
     float m[6];
     lnl_error err = {0};
-    snprintf(path, sizeof path, "%s/%.*s-%d.png", dir,
-             (int)(strrchr(base, '.') ? strrchr(base, '.') - base : (long)strlen(base)), base, i);
-    if (lnl_align(model, img, &res[i].face, rgb, m, &err) != LNL_OK ||
-        !stbi_write_png(path, side, side, 3, rgb, side * 3))
+    if (!rgb || !path) {
+      fprintf(stderr, "lnlfer: %s: out of memory for its crops\n", file);
+      free(path);
+      ok = 0;
+      break;
+    }
+    if (lnl_align(model, img, &res[i].face, rgb, m, &err) != LNL_OK) {
+      fprintf(stderr, "lnlfer: cannot write %s: %s\n", path, err.message);
+      ok = 0;
+    } else if (!write_crop(path, rgb, side)) {
       fprintf(stderr, "lnlfer: cannot write %s\n", path);
+      ok = 0;
+    }
+    free(path);
   }
   free(rgb);
+  return ok;
+}
+
+/* --crops DIR must name a folder lnlfer can write into: checked once, before any work. */
+static int check_crops_dir(const char *dir) {
+  struct stat st;
+  if (stat(dir, &st) != 0) {
+    fprintf(stderr, "lnlfer analyze: --crops %s: %s (create the folder first)\n", dir,
+            strerror(errno));
+    return 0;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "lnlfer analyze: --crops %s: not a folder\n", dir);
+    return 0;
+  }
+  if (access(dir, W_OK | X_OK) != 0) {
+    fprintf(stderr, "lnlfer analyze: --crops %s: cannot write into it: %s\n", dir, strerror(errno));
+    return 0;
+  }
+  return 1;
 }
 
 typedef struct run {
   cli_engine engine;
   cli_format format;
   const char *crops;
+  char **images; /* the command's images, to number the crops */
   cJSON *all;
 } run;
+
+/* The position of `path` among the images (cli_each_image passes the argv pointers). */
+static int image_index(const run *r, const char *path) {
+  int i = 0;
+  while (r->images[i] && r->images[i] != path) i++;
+  return i;
+}
 
 static int analyze_one(const char *path, const lnl_image *img, void *data) {
   run *r = data;
@@ -76,7 +138,7 @@ static int analyze_one(const char *path, const lnl_image *img, void *data) {
   lnl_error err = {0};
   if (lnl_analyze(e->ctx, e->detector, img, &e->detect, &res, &n, &err) != LNL_OK) {
     fprintf(stderr, "lnlfer: %s: %s\n", path, err.message);
-    return 1;
+    return CLI_EXIT_FAILED;
   }
   if (r->format == CLI_FORMAT_JSON) {
     cJSON *o = cli_json_image(path, img);
@@ -88,9 +150,12 @@ static int analyze_one(const char *path, const lnl_image *img, void *data) {
   } else {
     for (int k = 0; k < n; k++) csv_face(e->model, path, k, &res[k]);
   }
-  if (r->crops && n > 0) save_crops(r->crops, path, e->model, img, res, n);
+  int ok = !r->crops || save_crops(r->crops, path, image_index(r, path), e->model, img, res, n);
   free(res);
-  return 0;
+  if (!ok) return CLI_EXIT_FAILED;
+  if (n > 0) return CLI_EXIT_OK;
+  cli_note_no_face(path);
+  return CLI_EXIT_NO_FACE;
 }
 
 static int analyze_option(int key, const char *arg, void *data) {
@@ -108,13 +173,15 @@ int cmd_analyze(int argc, char **argv) {
                          extra, analyze_option, &r, help, &o);
   if (status >= 0) return status;
   r.format = o.format;
-  if (!cli_engine_open(&r.engine, &o, CLI_WEIGHTS | CLI_DETECTOR)) return 1;
+  r.images = argv + o.first_image;
+  if (r.crops && !check_crops_dir(r.crops)) return CLI_EXIT_FAILED;
+  if (!cli_engine_open(&r.engine, &o, CLI_WEIGHTS | CLI_DETECTOR)) return CLI_EXIT_FAILED;
   if (r.format == CLI_FORMAT_CSV)
     csv_header(r.engine.model);
   else
     r.all = cJSON_CreateArray();
-  int failures = cli_each_image(argc, argv, o.first_image, analyze_one, &r);
+  status = cli_each_image(argc, argv, o.first_image, analyze_one, &r);
   if (r.all) cli_print_json(r.all, 1);
   cli_engine_close(&r.engine);
-  return failures ? 1 : 0;
+  return status;
 }

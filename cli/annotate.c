@@ -23,11 +23,12 @@ static void help(FILE *out) {
                "  --opacity P         region-map opacity, 0..100 (default 60)\n"
                "  --colormap MAP      turbo (default), inferno, viridis or grey\n"
                "  --weights FILE      expression weights (default: the shipped ones)\n"
-               "  --detector FILE     detector weights (default: the shipped BlazeFace)\n"
-               "  --threshold T       minimum detector confidence, 0..1 (default 0.5)\n"
-               "  --min-size PX       ignore faces narrower than PX pixels\n"
-               "  --max-faces N       annotate at most the N most confident faces\n"
-               "  --threads N         threads (default 1)\n");
+               "  --detector FILE     detector weights (default: the shipped BlazeFace)\n");
+  cli_help_detection(out, 22);
+  fprintf(out, "  --threads N         threads (default 1)\n"
+               "\n"
+               "Exit status: 0 when a face was found, 3 when the image has none (it is still\n"
+               "written), 1 when something failed, 2 for a usage error.\n");
 }
 
 enum { OPT_JSON = 256, OPT_LABELS, OPT_NO_BOXES, OPT_NO_MAP, OPT_OPACITY, OPT_COLORMAP };
@@ -156,7 +157,7 @@ static int annotate_one(const char *path, const lnl_image *img, void *data) {
   }
   fprintf(stderr, "%s: %d face%s\n", path, n, n == 1 ? "" : "s");
   free(res);
-  return failed;
+  return failed ? CLI_EXIT_FAILED : n > 0 ? CLI_EXIT_OK : CLI_EXIT_NO_FACE;
 }
 
 int cmd_annotate(int argc, char **argv) {
@@ -182,7 +183,7 @@ int cmd_annotate(int argc, char **argv) {
     return 2;
   }
   if (!cli_engine_open(&r.engine, &o, CLI_WEIGHTS | CLI_DETECTOR)) return 1;
-  int failures = cli_each_image(argc, argv, o.first_image, annotate_one, &r);
+  status = cli_each_image(argc, argv, o.first_image, annotate_one, &r);
   cli_engine_close(&r.engine);
-  return failures ? 1 : 0;
+  return status;
 }

@@ -19,20 +19,31 @@ static void help(FILE *out) {
                "                   (default): on for weights trained on aligned crops\n"
                "  --detector FILE  detector weights for --align (default: the shipped BlazeFace)\n"
                "  --format FORMAT  csv (default) or json\n"
-               "  --threads N      threads for the network (default 1)\n");
+               "  --threads N      threads for the network (default 1)\n"
+               "\n"
+               "With alignment, a crop in which no face is found, or whose face does not frame\n"
+               "it like a face crop (e.g. a collage), is classified in the framing assumed\n"
+               "for a crop (README.md): its CSV column 'aligned' says no (yes when aligned,\n"
+               "off without alignment), its JSON \"aligned\" is false, and the exit status\n"
+               "is 3 (1 when something failed, 2 for a usage error, 0 otherwise).\n");
 }
 
 static void csv_header(FILE *out, const lnl_model *model) {
-  fputs("file,label", out);
+  fputs("file,label,aligned", out);
   for (int k = 0; k < lnl_model_num_classes(model); k++)
     fprintf(out, ",%s", lnl_model_class_name(model, k));
   for (int r = 0; r < lnl_model_num_regions(model); r++) fprintf(out, ",w%d", r);
   fputc('\n', out);
 }
 
-static void csv_row(FILE *out, const lnl_model *model, const char *file, const lnl_result *res) {
+/* `aligned`: 1, 0, or -1 without alignment. */
+static void csv_row(FILE *out, const lnl_model *model, const char *file, const lnl_result *res,
+                    int aligned) {
   cli_csv_field(out, file);
-  fprintf(out, ",%s", lnl_model_class_name(model, res->label));
+  fprintf(out, ",%s,%s", lnl_model_class_name(model, res->label),
+          aligned > 0    ? "yes"
+          : aligned == 0 ? "no"
+                         : "off");
   for (int k = 0; k < lnl_model_num_classes(model); k++) fprintf(out, ",%.6f", res->probs[k]);
   for (int r = 0; r < lnl_model_num_regions(model); r++) fprintf(out, ",%.6f", res->weights[r]);
   fputc('\n', out);
@@ -87,13 +98,18 @@ static int classify_one(const char *path, const lnl_image *img, void *data) {
   int aligned;
   if (classify_crop(r, img, &res, &aligned, &err) != LNL_OK) {
     fprintf(stderr, "lnlfer: %s: %s\n", path, err.message);
-    return 1;
+    return CLI_EXIT_FAILED;
   }
   if (r->format == CLI_FORMAT_CSV)
-    csv_row(stdout, r->engine.model, path, &res);
+    csv_row(stdout, r->engine.model, path, &res, aligned);
   else
     cJSON_AddItemToArray(r->all, json_result(&r->engine, path, img, &res, aligned));
-  return 0;
+  if (aligned != 0) return CLI_EXIT_OK;
+  fprintf(stderr,
+          "lnlfer: %s: no face aligned in the crop (none found, or not framed like a face "
+          "crop); classified in the framing assumed for a crop\n",
+          path);
+  return CLI_EXIT_NO_FACE;
 }
 
 static int classify_option(int key, const char *arg, void *data) {
@@ -122,19 +138,19 @@ int cmd_classify(int argc, char **argv) {
                 extra, classify_option, &r, help, &o);
   if (status >= 0) return status;
   r.format = o.format;
-  if (!cli_engine_open(&r.engine, &o, CLI_WEIGHTS)) return 1;
+  if (!cli_engine_open(&r.engine, &o, CLI_WEIGHTS)) return CLI_EXIT_FAILED;
   if (r.align == ALIGN_AUTO)
     r.align = lnl_model_trained_on_aligned_crops(r.engine.model) ? ALIGN_ON : ALIGN_OFF;
   if (r.align == ALIGN_ON && !(r.engine.detector = cli_open_detector(o.detector))) {
     cli_engine_close(&r.engine);
-    return 1;
+    return CLI_EXIT_FAILED;
   }
   if (r.format == CLI_FORMAT_CSV)
     csv_header(stdout, r.engine.model);
   else
     r.all = cJSON_CreateArray();
-  int failures = cli_each_image(argc, argv, o.first_image, classify_one, &r);
+  status = cli_each_image(argc, argv, o.first_image, classify_one, &r);
   if (r.all) cli_print_json(r.all, 1);
   cli_engine_close(&r.engine);
-  return failures ? 1 : 0;
+  return status;
 }

@@ -7,7 +7,18 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lnlfer-defaults.h"
 #include "lnlfer.h"
+
+/* Exit statuses of every command (README.md, "Exit statuses"). A failure outranks a missing
+ * face. */
+enum {
+  CLI_EXIT_OK = 0,      /* every image done, a face found (and aligned) in each */
+  CLI_EXIT_FAILED = 1,  /* something failed: an image, a file named, an output */
+  CLI_EXIT_USAGE = 2,   /* the command line is wrong */
+  CLI_EXIT_NO_FACE = 3, /* every image done, but in some no face was found (classify: or
+                           its face could not be aligned; it was classified as framed) */
+};
 
 /* An RGB image decoded from a file; free with cli_image_free. */
 typedef struct cli_image {
@@ -19,8 +30,9 @@ int cli_image_load(const char *path, cli_image *img, char *why, size_t why_size)
 void cli_image_free(cli_image *img);
 lnl_image cli_image_view(const cli_image *img);
 
-/* Opens --weights, or else the first shipped weights file found; on failure
- * prints where it looked and returns NULL. */
+/* Opens --weights, else $LNLFER_WEIGHTS (when set, it must name a readable file), else the
+ * first shipped weights file found; on failure prints why (or where it looked) and returns
+ * NULL. */
 lnl_model *cli_open_model(const char *weights_arg);
 
 /* Same for the face detector (--detector, $LNLFER_DETECTOR). */
@@ -44,7 +56,7 @@ enum {
 
 typedef struct cli_options {
   const char *weights, *detector;
-  float threshold; /* < 0: the detector's own */
+  float threshold;
   int min_size, max_faces, threads;
   cli_format format;
   int first_image; /* argv index of the first image */
@@ -53,6 +65,10 @@ typedef struct cli_options {
 /* A command's own option (key = the getopt_long `val` of its entry); returns 0, or 2 after
  * printing why the value is wrong. */
 typedef int (*cli_option_func)(int key, const char *arg, void *data);
+
+/* Prints the help lines of --threshold, --min-size and --max-faces, with their defaults
+ * (lnlfer-defaults.h, the GIMP plug-in's too); their text starts at `column`. */
+void cli_help_detection(FILE *out, int column);
 
 /* Parses the options of `cmd` ("detect", ...): the shared ones in `accepts` and the
  * command's own (`extra`, ended by a zero entry, passed to `on_extra`), then checks that
@@ -78,10 +94,14 @@ int cli_engine_open(cli_engine *e, const cli_options *o, unsigned needs);
 void cli_engine_close(cli_engine *e);
 
 /* Decodes each image of argv[first..argc) and passes it to `fn`; an image that cannot be
- * read is reported on stderr. `fn` returns 0, or 1 after reporting a failure. Returns the
- * number of failures. */
+ * read is reported on stderr. `fn` returns CLI_EXIT_OK, CLI_EXIT_FAILED after reporting a
+ * failure, or CLI_EXIT_NO_FACE. Returns the command's exit status: CLI_EXIT_FAILED when
+ * any image failed, else CLI_EXIT_NO_FACE when any had no face, else CLI_EXIT_OK. */
 typedef int (*cli_image_func)(const char *path, const lnl_image *img, void *data);
 int cli_each_image(int argc, char **argv, int first, cli_image_func fn, void *data);
+
+/* Says on stderr that no face was found in `path` (detect, analyze, annotate). */
+void cli_note_no_face(const char *path);
 
 /* {"file", "width", "height"}: the start of every command's JSON object for an image. */
 cJSON *cli_json_image(const char *file, const lnl_image *img);

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stb_image.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,46 +28,61 @@ lnl_image cli_image_view(const cli_image *img) {
   return (lnl_image){img->pixels, img->width, img->height, (size_t)img->width * 3};
 }
 
-/* The weights file to use: the argument, else $ENV_VAR, the installed data dir, the
- * source tree. Returns NULL after printing where it looked. */
-static const char *find_weights(const char *arg, const char *env_var, const char *file, char *buf,
-                                size_t size) {
-  if (arg) return arg;
+/* "dir/file", malloc'd (no length limit). */
+static char *join_path(const char *dir, const char *file) {
+  size_t n = strlen(dir) + 1 + strlen(file) + 1;
+  char *path = malloc(n);
+  if (path) snprintf(path, n, "%s/%s", dir, file);
+  return path;
+}
+
+/* The weights file to use (malloc'd): the argument; else $ENV_VAR, which, when set (and not
+ * empty), must name a readable file, so that a mistyped name is an error and not another
+ * file silently used; else the installed data dir, the source tree. Returns NULL after
+ * printing why. */
+static char *find_weights(const char *arg, const char *env_var, const char *file) {
+  if (arg) return strdup(arg);
   const char *env = getenv(env_var);
-  char installed[1024], source[1024];
-  snprintf(installed, sizeof installed, "%s/%s", LNLFER_DATADIR, file);
-  snprintf(source, sizeof source, "%s/%s", LNLFER_SOURCE_WEIGHTS, file);
-  const char *candidates[] = {env && *env ? env : NULL, installed, source};
-  for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
-    if (candidates[i] && access(candidates[i], R_OK) == 0) {
-      snprintf(buf, size, "%s", candidates[i]);
-      return buf;
-    }
+  if (env && *env) {
+    if (access(env, R_OK) == 0) return strdup(env);
+    fprintf(stderr, "lnlfer: %s=%s: cannot read it: %s\n", env_var, env, strerror(errno));
+    return NULL;
   }
-  fprintf(stderr, "lnlfer: no %s found. Looked in:\n", file);
-  for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
-    if (candidates[i]) fprintf(stderr, "  %s\n", candidates[i]);
-  fprintf(stderr, "Pass the file on the command line or set %s.\n", env_var);
-  return NULL;
+  char *candidates[] = {join_path(LNLFER_DATADIR, file), join_path(LNLFER_SOURCE_WEIGHTS, file)};
+  enum { N = sizeof candidates / sizeof candidates[0] };
+  char *found = NULL;
+  for (size_t i = 0; i < N && !found; i++)
+    if (candidates[i] && access(candidates[i], R_OK) == 0) {
+      found = candidates[i];
+      candidates[i] = NULL;
+    }
+  if (!found) {
+    fprintf(stderr, "lnlfer: no %s found. Looked in:\n", file);
+    for (size_t i = 0; i < N; i++)
+      if (candidates[i]) fprintf(stderr, "  %s\n", candidates[i]);
+    fprintf(stderr, "Pass the file on the command line or set %s.\n", env_var);
+  }
+  for (size_t i = 0; i < N; i++) free(candidates[i]);
+  return found;
 }
 
 lnl_model *cli_open_model(const char *weights_arg) {
-  char buf[1024];
-  const char *path = find_weights(weights_arg, "LNLFER_WEIGHTS", EXPRESSION_FILE, buf, sizeof buf);
+  char *path = find_weights(weights_arg, "LNLFER_WEIGHTS", EXPRESSION_FILE);
   lnl_error err = {0};
   lnl_model *model = NULL;
   if (path && lnl_model_open(path, &model, &err) != LNL_OK)
     fprintf(stderr, "lnlfer: %s\n", err.message);
+  free(path);
   return model;
 }
 
 lnl_detector *cli_open_detector(const char *detector_arg) {
-  char buf[1024];
-  const char *path = find_weights(detector_arg, "LNLFER_DETECTOR", DETECTOR_FILE, buf, sizeof buf);
+  char *path = find_weights(detector_arg, "LNLFER_DETECTOR", DETECTOR_FILE);
   lnl_error err = {0};
   lnl_detector *det = NULL;
   if (path && lnl_detector_open(path, &det, &err) != LNL_OK)
     fprintf(stderr, "lnlfer: %s\n", err.message);
+  free(path);
   return det;
 }
 

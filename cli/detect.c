@@ -12,14 +12,15 @@ static void help(FILE *out) {
                "top-left origin), confidence and landmarks (right eye, left eye, nose tip,\n"
                "mouth, right ear, left ear; the person's right).\n"
                "\n"
-               "  --detector FILE    detector weights (default: the shipped BlazeFace)\n"
-               "  --threshold T      minimum confidence, 0..1 (default: the detector's, 0.5)\n"
-               "  --min-size PX      drop faces narrower than PX pixels (default 0)\n"
-               "  --max-faces N      keep the N most confident faces (default: all)\n"
-               "  --format FORMAT    json (default) or csv (one row per face)\n"
+               "  --detector FILE    detector weights (default: the shipped BlazeFace)\n");
+  cli_help_detection(out, 21);
+  fprintf(out, "  --format FORMAT    json (default) or csv (one row per face)\n"
                "  --threads N        threads (default 1)\n"
                "  --stats            print each image's network passes and multiply-adds\n"
-               "                     to stderr\n");
+               "                     to stderr\n"
+               "\n"
+               "Exit status: 0 when a face was found in every image, 3 when every image was\n"
+               "read but some had no face, 1 when something failed, 2 for a usage error.\n");
 }
 
 static void csv_faces(FILE *out, const char *file, const lnl_face *faces, int n) {
@@ -53,7 +54,7 @@ static int detect_one(const char *path, const lnl_image *img, void *data) {
   }
   if (lnl_detect(r->engine.detector, img, &r->engine.detect, &faces, &n, &err) != LNL_OK) {
     fprintf(stderr, "lnlfer: %s: %s\n", path, err.message);
-    return 1;
+    return CLI_EXIT_FAILED;
   }
   if (r->format == CLI_FORMAT_JSON) {
     cJSON *o = cli_json_image(path, img);
@@ -64,7 +65,9 @@ static int detect_one(const char *path, const lnl_image *img, void *data) {
     csv_faces(stdout, path, faces, n);
   }
   free(faces);
-  return 0;
+  if (n > 0) return CLI_EXIT_OK;
+  cli_note_no_face(path);
+  return CLI_EXIT_NO_FACE;
 }
 
 static int detect_option(int key, const char *arg, void *data) {
@@ -81,7 +84,7 @@ int cmd_detect(int argc, char **argv) {
                 extra, detect_option, &r, help, &o);
   if (status >= 0) return status;
   r.format = o.format;
-  if (!cli_engine_open(&r.engine, &o, CLI_DETECTOR)) return 1;
+  if (!cli_engine_open(&r.engine, &o, CLI_DETECTOR)) return CLI_EXIT_FAILED;
   if (r.format == CLI_FORMAT_CSV) {
     fputs("file,face,x,y,w,h,score", stdout);
     for (int k = 0; k < 6; k++) printf(",lm%d_x,lm%d_y", k, k);
@@ -89,8 +92,8 @@ int cmd_detect(int argc, char **argv) {
   } else {
     r.all = cJSON_CreateArray();
   }
-  int failures = cli_each_image(argc, argv, o.first_image, detect_one, &r);
+  status = cli_each_image(argc, argv, o.first_image, detect_one, &r);
   if (r.all) cli_print_json(r.all, 0);
   cli_engine_close(&r.engine);
-  return failures ? 1 : 0;
+  return status;
 }

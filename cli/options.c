@@ -62,6 +62,15 @@ static int shared_option(int key, const char *arg, const char *cmd, cli_options 
   }
 }
 
+void cli_help_detection(FILE *out, int column) {
+  fprintf(out, "  %-*sminimum detector confidence, 0..1 (default %s)\n", column - 2,
+          "--threshold T", LNLFER_STR(LNLFER_DEFAULT_THRESHOLD));
+  fprintf(out, "  %-*signore faces narrower than PX pixels (default %d)\n", column - 2,
+          "--min-size PX", LNLFER_DEFAULT_MIN_FACE_SIZE);
+  fprintf(out, "  %-*skeep the N most confident faces, 0: all (default %d)\n", column - 2,
+          "--max-faces N", LNLFER_DEFAULT_MAX_FACES);
+}
+
 int cli_parse(int argc, char **argv, const char *cmd, unsigned accepts, const struct option *extra,
               cli_option_func on_extra, void *data, void (*help)(FILE *), cli_options *o) {
   struct option table[MAX_OPTIONS];
@@ -80,8 +89,9 @@ int cli_parse(int argc, char **argv, const char *cmd, unsigned accepts, const st
   shorts[ns] = '\0';
 
   o->weights = o->detector = NULL;
-  o->threshold = -1.0f;
-  o->min_size = o->max_faces = 0;
+  o->threshold = (float)LNLFER_DEFAULT_THRESHOLD;
+  o->min_size = LNLFER_DEFAULT_MIN_FACE_SIZE;
+  o->max_faces = LNLFER_DEFAULT_MAX_FACES;
   o->threads = 1;
   optind = 1;
   int c;
@@ -135,7 +145,7 @@ int cli_engine_open(cli_engine *e, const cli_options *o, unsigned needs) {
       return 0;
     }
     lnl_detect_options_init(e->detector, &e->detect);
-    if (o->threshold >= 0.0f) e->detect.score_threshold = o->threshold;
+    e->detect.score_threshold = o->threshold;
     e->detect.min_face_size = o->min_size;
     e->detect.max_faces = o->max_faces;
     e->detect.threads = o->threads;
@@ -151,7 +161,7 @@ void cli_engine_close(cli_engine *e) {
 }
 
 int cli_each_image(int argc, char **argv, int first, cli_image_func fn, void *data) {
-  int failures = 0;
+  int failures = 0, faceless = 0;
   for (int i = first; i < argc; i++) {
     cli_image img;
     char why[256];
@@ -161,11 +171,15 @@ int cli_each_image(int argc, char **argv, int first, cli_image_func fn, void *da
       continue;
     }
     lnl_image view = cli_image_view(&img);
-    failures += fn(argv[i], &view, data) != 0;
+    int status = fn(argv[i], &view, data);
+    failures += status == CLI_EXIT_FAILED;
+    faceless += status == CLI_EXIT_NO_FACE;
     cli_image_free(&img);
   }
-  return failures;
+  return failures ? CLI_EXIT_FAILED : faceless ? CLI_EXIT_NO_FACE : CLI_EXIT_OK;
 }
+
+void cli_note_no_face(const char *path) { fprintf(stderr, "lnlfer: %s: no face found\n", path); }
 
 cJSON *cli_json_image(const char *file, const lnl_image *img) {
   cJSON *o = cJSON_CreateObject();

@@ -9,6 +9,7 @@
 #include "analysis.h"
 #include "annotate.h"
 #include "dialog.h"
+#include "lnlfer-defaults.h"
 #include "lnlfer-plugin.h"
 #include "results-json.h"
 
@@ -84,13 +85,13 @@ static GimpProcedure *lnlfer_create_procedure(GimpPlugIn *plug_in, const gchar *
 void lnlfer_add_arguments(GimpProcedure *procedure) {
   gimp_procedure_add_double_argument(procedure, "threshold", _("Detection _threshold"),
                                      _("Minimum confidence of the face detector (0 to 1)"), 0.0,
-                                     1.0, 0.5, G_PARAM_READWRITE);
+                                     1.0, LNLFER_DEFAULT_THRESHOLD, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument(procedure, "min-face-size", _("Mi_nimum face size"),
                                   _("Faces narrower than this many pixels are ignored"), 0, 100000,
-                                  16, G_PARAM_READWRITE);
+                                  LNLFER_DEFAULT_MIN_FACE_SIZE, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument(procedure, "max-faces", _("Ma_ximum faces"),
                                   _("Analyze at most this many faces, the most confident first"), 1,
-                                  1000, 32, G_PARAM_READWRITE);
+                                  1000, LNLFER_DEFAULT_MAX_FACES, G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument(procedure, "region-map", _("Re_gion map"),
                                       _("Add a layer showing how much each region of each face "
                                         "counted, as a heat map"),

@@ -1,9 +1,11 @@
 #!/bin/sh
 # lnlfer end to end: classify (CSV columns and values, JSON, errors and exit codes), detect,
-# analyze and annotate.
-# usage: test_cli.sh LNLFER WEIGHTS SAMPLE_IMAGE DETECTOR PHOTO
+# analyze and annotate; exit statuses (README.md, "Exit statuses"), --crops, the detection
+# defaults shared with the GIMP plug-in (DEFAULTS: ui/lnlfer-defaults.h), weights found
+# through the environment, long paths.
+# usage: test_cli.sh LNLFER WEIGHTS SAMPLE_IMAGE DETECTOR PHOTO DEFAULTS
 set -u
-LNLFER=$1 WEIGHTS=$2 SAMPLE=$3 DETECTOR=$4 PHOTO=$5
+LNLFER=$1 WEIGHTS=$2 SAMPLE=$3 DETECTOR=$4 PHOTO=$5 DEFAULTS=$6
 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -12,7 +14,7 @@ bad() { echo "FAIL: $1"; fail=1; }
 
 "$LNLFER" classify --weights "$WEIGHTS" "$SAMPLE" >"$tmp/out.csv" 2>"$tmp/err" || bad "classify exits 0"
 header=$(head -n 1 "$tmp/out.csv")
-want="file,label,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,w0,w1,w2,w3,w4,w5,w6,w7,w8"
+want="file,label,aligned,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,w0,w1,w2,w3,w4,w5,w6,w7,w8"
 [ "$header" = "$want" ] && ok "CSV header" || bad "CSV header is '$header'"
 python3 - "$tmp/out.csv" <<'PY' && ok "CSV values" || bad "CSV values"
 import csv, sys
@@ -24,6 +26,7 @@ p = [float(r[c]) for c in classes]
 w = [float(r[f"w{i}"]) for i in range(9)]
 assert abs(sum(p) - 1) < 1e-4 and abs(sum(w) - 1) < 1e-4, (p, w)
 assert r["label"] == classes[p.index(max(p))], r
+assert r["aligned"] == "yes", r  # the shipped weights align, and the sample has a face
 PY
 
 "$LNLFER" classify --weights "$WEIGHTS" --format json "$SAMPLE" "$SAMPLE" >"$tmp/out.json" || bad "json exits 0"
@@ -42,9 +45,16 @@ PY
   "$SAMPLE" >"$tmp/aligned.json" || bad "--align on exits 0"
 "$LNLFER" classify --weights "$WEIGHTS" --align off --format json "$SAMPLE" >"$tmp/off.json" \
   || bad "--align off exits 0"
+printf 'not an image' >"$tmp/bad.png"
+# The checks that make or read PNGs use PIL (Debian's python3-pil, from scripts/install-deps).
+PY_PIL=python3
+for p in /usr/bin/python3 python3; do
+  if "$p" -c 'import PIL' 2>/dev/null; then PY_PIL=$p; break; fi
+done
 { printf 'P6\n16 16\n255\n'; head -c 768 /dev/zero | tr '\0' '\200'; } >"$tmp/flat.ppm"
 "$LNLFER" classify --weights "$WEIGHTS" --align on --detector "$DETECTOR" --format json \
-  "$tmp/flat.ppm" >"$tmp/flat.json" || bad "--align on, no face: exits 0"
+  "$tmp/flat.ppm" >"$tmp/flat.json" 2>"$tmp/err"
+[ $? -eq 3 ] && ok "--align on, no face: exits 3" || bad "--align on, no face: exit status"
 python3 - "$tmp/aligned.json" "$tmp/flat.json" "$tmp/out.json" "$tmp/off.json" <<'PY' && ok "--align" || bad "--align"
 import json, sys
 face, flat, default, off = (json.load(open(p)) for p in sys.argv[1:])
@@ -54,10 +64,42 @@ assert flat[0]["aligned"] is False and abs(sum(flat[0]["probabilities"].values()
 assert default[0]["aligned"] is True and default[0]["probabilities"] == face[0]["probabilities"]
 assert "aligned" not in off[0]
 PY
+grep -q "flat.ppm: no face aligned" "$tmp/err" && ok "no face: said on stderr" ||
+  bad "no face: stderr is '$(cat "$tmp/err")'"
+# ... and in CSV (column "aligned"), with a face next to it; a collage of two faces side
+# by side frames neither like a face crop
+"$PY_PIL" - "$SAMPLE" "$tmp/collage.png" <<'PY' || bad "making the collage"
+import sys
+from PIL import Image
+face = Image.open(sys.argv[1]).convert("RGB")
+both = Image.new("RGB", (2 * face.width, face.height))
+both.paste(face, (0, 0))
+both.paste(face, (face.width, 0))
+both.save(sys.argv[2])
+PY
+"$LNLFER" classify --weights "$WEIGHTS" --detector "$DETECTOR" "$tmp/flat.ppm" "$SAMPLE" \
+  "$tmp/collage.png" >"$tmp/flat.csv" 2>/dev/null
+[ $? -eq 3 ] && ok "a crop without a face among others: exits 3" || bad "no face among others: exit status"
+python3 - "$tmp/flat.csv" <<'PY' && ok "CSV says which crops had no face" || bad "CSV aligned column"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [r["aligned"] for r in rows] == ["no", "yes", "no"], rows
+PY
+"$LNLFER" classify --weights "$WEIGHTS" --detector "$DETECTOR" --format json "$tmp/collage.png" \
+  >"$tmp/collage.json" 2>/dev/null
+[ $? -eq 3 ] && ok "collage: exits 3" || bad "collage: exit status"
+python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))[0]["aligned"] is False' \
+  "$tmp/collage.json" && ok "collage: JSON aligned false" || bad "collage JSON"
+"$LNLFER" classify --weights "$WEIGHTS" --align off "$tmp/flat.ppm" >"$tmp/off.csv" ||
+  bad "--align off exits 0 (no face looked for)"
+[ "$(sed -n 2p "$tmp/off.csv" | cut -d, -f3)" = off ] && ok "--align off: CSV aligned off" ||
+  bad "--align off: CSV aligned column"
+"$LNLFER" classify --weights "$WEIGHTS" --detector "$DETECTOR" "$tmp/flat.ppm" "$tmp/bad.png" \
+  >/dev/null 2>&1
+[ $? -eq 1 ] && ok "a failure outranks a missing face (exit 1)" || bad "failure and no face: exit status"
 "$LNLFER" classify --align sideways "$SAMPLE" >/dev/null 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q "auto, on or off" "$tmp/err" && ok "bad --align exits 2" || bad "bad --align"
 
-printf 'not an image' >"$tmp/bad.png"
 "$LNLFER" classify --weights "$WEIGHTS" "$tmp/bad.png" "$SAMPLE" >"$tmp/mixed.csv" 2>"$tmp/err"
 [ $? -eq 1 ] && ok "bad image exits 1" || bad "bad image exit code"
 grep -q "cannot read image" "$tmp/err" && ok "bad image message" || bad "bad image message"
@@ -67,13 +109,18 @@ head -c 100 "$WEIGHTS" >"$tmp/trunc.safetensors"
 "$LNLFER" classify --weights "$tmp/trunc.safetensors" "$SAMPLE" >/dev/null 2>"$tmp/err"
 [ $? -eq 1 ] && grep -q "trunc.safetensors" "$tmp/err" && ok "corrupt weights refused" || bad "corrupt weights"
 
-# no --weights and nothing to find: says where it looked
-LNLFER_WEIGHTS="$tmp/none.safetensors" "$LNLFER" classify "$SAMPLE" >/dev/null 2>"$tmp/err"
-if grep -q "no lnlfer-expression.safetensors found" "$tmp/err"; then
-  grep -q "$tmp/none.safetensors" "$tmp/err" && ok "missing weights lists places" || bad "places"
-else
-  ok "shipped weights found without --weights"
-fi
+# $LNLFER_WEIGHTS / $LNLFER_DETECTOR naming a missing file: an error naming it, not the
+# shipped weights used instead
+LNLFER_WEIGHTS="$tmp/none.safetensors" "$LNLFER" classify "$SAMPLE" >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "LNLFER_WEIGHTS=$tmp/none.safetensors: cannot read it" "$tmp/err" &&
+  [ ! -s "$tmp/out" ] && ok "LNLFER_WEIGHTS naming a missing file is an error" ||
+  bad "LNLFER_WEIGHTS=missing: $(cat "$tmp/err")"
+LNLFER_DETECTOR="$tmp/none.safetensors" "$LNLFER" detect "$PHOTO" >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "LNLFER_DETECTOR=$tmp/none.safetensors: cannot read it" "$tmp/err" &&
+  [ ! -s "$tmp/out" ] && ok "LNLFER_DETECTOR naming a missing file is an error" ||
+  bad "LNLFER_DETECTOR=missing: $(cat "$tmp/err")"
+LNLFER_WEIGHTS="$WEIGHTS" LNLFER_DETECTOR="$DETECTOR" "$LNLFER" analyze "$PHOTO" >/dev/null 2>&1 &&
+  ok "weights found through the environment" || bad "LNLFER_WEIGHTS / LNLFER_DETECTOR set"
 
 "$LNLFER" classify --format xml "$SAMPLE" >/dev/null 2>&1
 [ $? -eq 2 ] && ok "bad option exits 2" || bad "bad option exit code"
@@ -111,16 +158,11 @@ for r in f[0]["regions"]:
     for px, py in r["quad"]:  # regions lie on and around the face
         assert x - w < px < x + 2 * w and y - h < py < y + 2 * h, (r, f[0]["box"])
 PY
-[ -s "$tmp/astronaut-0.png" ] && ok "aligned crop saved" || bad "aligned crop"
+[ -s "$tmp/astronaut-0-0.png" ] && ok "aligned crop saved" || bad "aligned crop"
 printf 'x' >"$tmp/bad.safetensors"
 "$LNLFER" detect --detector "$tmp/bad.safetensors" "$PHOTO" >/dev/null 2>"$tmp/err"
 [ $? -eq 1 ] && grep -q "bad.safetensors" "$tmp/err" && ok "corrupt detector refused" || bad "corrupt detector"
 
-# The annotate checks read PNGs with PIL (Debian's python3-pil, from scripts/install-deps).
-PY_PIL=python3
-for p in /usr/bin/python3 python3; do
-  if "$p" -c 'import PIL' 2>/dev/null; then PY_PIL=$p; break; fi
-done
 # annotate: the picture (same size, changed where the face is, not everywhere) and the JSON
 "$LNLFER" annotate --weights "$WEIGHTS" --detector "$DETECTOR" -o "$tmp/ann.png" \
   --json "$tmp/ann.json" --labels top-3 "$PHOTO" 2>"$tmp/err" || bad "annotate exits 0"
@@ -157,4 +199,87 @@ PY
 "$LNLFER" annotate --weights "$WEIGHTS" --detector "$DETECTOR" -o "$tmp/no/such/dir.png" "$PHOTO" \
   >/dev/null 2>"$tmp/err"
 [ $? -eq 1 ] && grep -q "cannot write" "$tmp/err" && ok "annotate unwritable output exits 1" || bad "annotate unwritable output"
+"$LNLFER" annotate --weights "$WEIGHTS" --detector "$DETECTOR" -o "$tmp/flat-ann.png" "$tmp/flat.ppm" \
+  >/dev/null 2>&1
+[ $? -eq 3 ] && [ -s "$tmp/flat-ann.png" ] && ok "annotate, no face: exits 3, image written" ||
+  bad "annotate, no face"
+
+# detect and analyze on an image without a face: empty lists, said on stderr, exit 3
+"$LNLFER" detect --detector "$DETECTOR" "$tmp/flat.ppm" "$PHOTO" >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 3 ] && grep -q "flat.ppm: no face found" "$tmp/err" && ok "detect, no face: exits 3" ||
+  bad "detect, no face: exit status"
+"$LNLFER" analyze --weights "$WEIGHTS" --detector "$DETECTOR" "$tmp/flat.ppm" >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 3 ] && grep -q '"faces":	\[\]' "$tmp/out" && ok "analyze, no face: exits 3, no faces" ||
+  bad "analyze, no face: $(cat "$tmp/out" "$tmp/err")"
+
+# --crops: a missing folder fails before any work (nothing printed); crops of images with
+# the same file name in two folders do not overwrite each other
+"$LNLFER" analyze --weights "$WEIGHTS" --detector "$DETECTOR" --crops "$tmp/no/such" "$PHOTO" \
+  >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 1 ] && [ ! -s "$tmp/out" ] && grep -q "crops $tmp/no/such: No such file" "$tmp/err" &&
+  [ "$(wc -l <"$tmp/err")" -eq 1 ] && ok "--crops to a missing folder fails first" ||
+  bad "--crops missing folder: $(cat "$tmp/err")"
+"$LNLFER" analyze --weights "$WEIGHTS" --detector "$DETECTOR" --crops "$tmp/bad.png" "$PHOTO" \
+  >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 1 ] && [ ! -s "$tmp/out" ] && grep -q "not a folder" "$tmp/err" &&
+  ok "--crops to a file fails first" || bad "--crops to a file"
+mkdir -p "$tmp/one" "$tmp/two" "$tmp/crops"
+cp "$PHOTO" "$tmp/one/face.png"
+cp "$PHOTO" "$tmp/two/face.png"
+"$LNLFER" analyze --weights "$WEIGHTS" --detector "$DETECTOR" --crops "$tmp/crops" \
+  "$tmp/one/face.png" "$tmp/flat.ppm" "$tmp/two/face.png" >/dev/null 2>&1
+[ $? -eq 3 ] && ok "analyze with --crops, one image without a face: exits 3" || bad "--crops run exit"
+[ "$(cd "$tmp/crops" && echo *)" = "face-0-0.png face-2-0.png" ] &&
+  ok "same file name in two folders: two crops" || bad "crops: $(ls "$tmp/crops")"
+
+# a path over 1023 characters (the image, --crops and $LNLFER_WEIGHTS in a deep folder)
+deep=$tmp
+for _ in 1 2 3 4 5 6; do deep=$deep/$(printf '%0200d' 0); done
+mkdir -p "$deep"
+cp "$PHOTO" "$deep/photo.png"
+ln -s "$(cd "$(dirname "$WEIGHTS")" && pwd)/$(basename "$WEIGHTS")" "$deep/w.safetensors"
+LNLFER_WEIGHTS="$deep/w.safetensors" "$LNLFER" analyze --detector "$DETECTOR" --crops "$deep" \
+  "$deep/photo.png" >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 0 ] && [ -s "$deep/photo-0-0.png" ] && grep -q "$deep/photo.png" "$tmp/out" &&
+  ok "paths of ${#deep}+ characters" || bad "long paths: $(cat "$tmp/err")"
+
+# The detection defaults are the plug-in's (ui/lnlfer-defaults.h): in the help texts, and
+# in what the commands do (a face 14.6 px wide is dropped, only 32 of 36 faces kept)
+min=$(sed -n 's/^#define LNLFER_DEFAULT_MIN_FACE_SIZE \([0-9]*\)$/\1/p' "$DEFAULTS")
+max=$(sed -n 's/^#define LNLFER_DEFAULT_MAX_FACES \([0-9]*\)$/\1/p' "$DEFAULTS")
+thr=$(sed -n 's/^#define LNLFER_DEFAULT_THRESHOLD \([0-9.]*\)$/\1/p' "$DEFAULTS")
+if [ "$min" = 16 ] && [ "$max" = 32 ] && [ "$thr" = 0.5 ]; then
+  ok "defaults header read: $thr, $min, $max"
+else
+  bad "defaults header: threshold '$thr', min '$min', max '$max' (this test expects 0.5, 16, 32)"
+fi
+for cmd in detect analyze annotate; do
+  "$LNLFER" $cmd --help >"$tmp/help"
+  grep -q -- "--threshold T .*(default $thr)" "$tmp/help" &&
+    grep -q -- "--min-size PX .*(default $min)" "$tmp/help" &&
+    grep -q -- "--max-faces N .*(default $max)" "$tmp/help" &&
+    ok "$cmd --help gives the shared defaults" || bad "$cmd --help: $(grep -- '--m' "$tmp/help")"
+done
+"$PY_PIL" - "$PHOTO" "$SAMPLE" "$tmp/small.png" "$tmp/grid.png" <<'PY' || bad "making the small face and the grid"
+import sys
+from PIL import Image
+photo = Image.open(sys.argv[1]).convert("RGB").resize((80, 80), Image.BOX)
+small = Image.new("RGB", (256, 256), (128, 128, 128))
+small.paste(photo, (60, 60))
+small.save(sys.argv[3])
+face = Image.open(sys.argv[2]).convert("RGB").resize((64, 64), Image.BOX)
+grid = Image.new("RGB", (6 * 64, 6 * 64), (128, 128, 128))
+for i in range(36):
+    grid.paste(face, (64 * (i % 6), 64 * (i // 6)))
+grid.save(sys.argv[4])
+PY
+rows() { tail -n +2 "$1" | wc -l; }
+"$LNLFER" detect --detector "$DETECTOR" --format csv --min-size 0 "$tmp/small.png" >"$tmp/all.csv"
+"$LNLFER" detect --detector "$DETECTOR" --format csv "$tmp/small.png" >"$tmp/default.csv" 2>/dev/null
+[ "$(rows "$tmp/all.csv")" -eq 1 ] && [ "$(rows "$tmp/default.csv")" -eq 0 ] &&
+  ok "default --min-size drops a face under $min px" || bad "default --min-size"
+"$LNLFER" detect --detector "$DETECTOR" --format csv --max-faces 0 "$tmp/grid.png" >"$tmp/all.csv"
+"$LNLFER" detect --detector "$DETECTOR" --format csv "$tmp/grid.png" >"$tmp/default.csv"
+[ "$(rows "$tmp/all.csv")" -gt "$max" ] && [ "$(rows "$tmp/default.csv")" -eq "$max" ] &&
+  ok "default --max-faces keeps $max faces" || bad "default --max-faces"
 exit $fail

@@ -12,6 +12,7 @@
 #   5. Undo: in gimp-3.0 under Xvfb, one Ctrl+Z removes all the annotations (undo-test.py).
 #   6. A huge image (large-tests.scm; LNLFER_GIMP_LARGE_SIDE, default 30000 pixels a side):
 #      the face found, the plug-in's peak memory under 2 GB, time and memory reported.
+#   7. The arguments' detection defaults are those `lnlfer analyze --help` prints.
 #
 # usage: tests/plugin/run-gimp-tests.sh BUILD_DIR
 # Runs where gimp-console-3.0 is installed (the Debian 13 root: scripts/test runs it there).
@@ -239,6 +240,25 @@ print("NICKS", " | ".join(a.get_nick() for a in p.get_arguments()))
     fail "$lang: text-layer label not translated; see $log"
   fi
 done
+
+echo "== the detection defaults are the CLI's (ui/lnlfer-defaults.h)"
+log=$OUT/logs/defaults.log
+GIMP3_DIRECTORY=$WORK/profile timeout "$TIMEOUT" gimp-console-3.0 -i --no-fonts \
+  --batch-interpreter=python-fu-eval -b '
+config = Gimp.get_pdb().lookup_procedure("plug-in-lnlfer").create_config()
+print("DEFAULTS %g %d %d" % (config.get_property("threshold"),
+                             config.get_property("min-face-size"), config.get_property("max-faces")))
+' --quit >"$log" 2>&1
+plugin_defaults=$(sed -n 's/^DEFAULTS //p' "$log")
+cli_defaults=$("$BUILD/cli/lnlfer" analyze --help | sed -n \
+  -e 's/^ *--threshold T .*(default \([0-9.]*\))$/\1/p' \
+  -e 's/^ *--min-size PX .*(default \([0-9]*\))$/\1/p' \
+  -e 's/^ *--max-faces N .*(default \([0-9]*\))$/\1/p' | tr '\n' ' ')
+if [ -n "$plugin_defaults" ] && [ "$plugin_defaults " = "$cli_defaults" ]; then
+  pass "defaults: threshold, min-face-size, max-faces $plugin_defaults, as lnlfer analyze --help"
+else
+  fail "defaults: plug-in '$plugin_defaults', lnlfer analyze --help '$cli_defaults'; see $log"
+fi
 
 echo "== dialog and undo under Xvfb"
 if ! command -v Xvfb >/dev/null || ! command -v xdotool >/dev/null || ! command -v import >/dev/null; then

@@ -47,8 +47,10 @@ def measure(lnlfer, files, tmp):
         canvases.append(out)
     points = []
     for k in range(0, len(canvases), 200):
-        res = subprocess.run([lnlfer, "detect", "--max-faces", "1", *canvases[k:k + 200]],
-                             check=True, capture_output=True, text=True)
+        cmd = [lnlfer, "detect", "--max-faces", "1", *canvases[k:k + 200]]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode not in (0, 3):  # 3: no face found on some canvas
+            raise subprocess.CalledProcessError(res.returncode, cmd, res.stdout, res.stderr)
         for entry in json.loads(res.stdout):
             if entry["faces"]:
                 lm = np.array(entry["faces"][0]["landmarks"][:4])

@@ -92,8 +92,10 @@ def run_lnlfer(lnlfer, command, files, extra, jobs=1):
     chunk = max(1, min(200, -(-len(files) // max(1, jobs))))
 
     def one(part):
-        res = subprocess.run([lnlfer, command, "--format", "json", *extra, *part],
-                             check=True, capture_output=True, text=True)
+        cmd = [lnlfer, command, "--format", "json", *extra, *part]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode not in (0, 3):  # 3: no face found in some image (or crop)
+            raise subprocess.CalledProcessError(res.returncode, cmd, res.stdout, res.stderr)
         return json.loads(res.stdout)
 
     parts = [files[i:i + chunk] for i in range(0, len(files), chunk)]

@@ -95,7 +95,9 @@ def classify(lnlfer, weights, paths, threads, chunk=400):
         cmd = [lnlfer, "classify", "--format", "csv", "--threads", str(threads)]
         if weights:
             cmd += ["--weights", weights]
-        out = subprocess.run(cmd + paths[i:i + chunk], check=True, capture_output=True, text=True)
+        out = subprocess.run(cmd + paths[i:i + chunk], capture_output=True, text=True)
+        if out.returncode not in (0, 3):  # 3: no face aligned in some crop (classified anyway)
+            raise subprocess.CalledProcessError(out.returncode, cmd, out.stdout, out.stderr)
         rows = csv.DictReader(io.StringIO(out.stdout))
         for row in rows:
             probs[row["file"]] = np.array([float(row[c]) for c in CLASSES])

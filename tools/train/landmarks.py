@@ -46,8 +46,10 @@ def measure(lnlfer, data, keys, tmp):
         out = os.path.join(tmp, f"{i}.bmp")  # fast to write and read
         canvas.save(out)
         canvases.append(out)
-    res = subprocess.run([lnlfer, "detect", "--max-faces", "1", *canvases],
-                         check=True, capture_output=True, text=True)
+    cmd = [lnlfer, "detect", "--max-faces", "1", *canvases]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode not in (0, 3):  # 3: no face found on some canvas
+        raise subprocess.CalledProcessError(res.returncode, cmd, res.stdout, res.stderr)
     found = {}
     for key, entry in zip(keys, json.loads(res.stdout)):
         if entry["faces"]:
