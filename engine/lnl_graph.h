@@ -12,7 +12,7 @@
 #include "lnl_ops.h"
 #include "lnl_safetensors.h"
 
-/* Bounds on what a program may ask for (BlazeFace: values of at most 0.4 M floats, 0.17 G
+/* Bounds on what a program may ask for (BlazeFace: values under 1 M floats, 0.19 G
  * multiply-adds a pass): a program past them is refused when it is loaded. */
 #define LNL_GRAPH_MAX_VALUE_FLOATS (64 << 20) /* one value, or the scratch buffer */
 #define LNL_GRAPH_MAX_PEAK_FLOATS (128 << 20) /* every value alive at once, and the scratch */
