@@ -134,8 +134,18 @@ def detector_seeds():
         [("op2.weight", [1, 3, 1, 1], 1.0), ("op2.bias", [1], 0.0),
          ("op3.weight", [4, 3, 1, 1], 1.0), ("op3.bias", [4], 0.0)],
         [(3, 4, 1, 1)])
+    # regression: a convolution kernel larger than its padded input, which the output-size
+    # formula (rounding towards zero) let through
+    big_kernel = detector(
+        [{"op": "maxpool", "in": 0, "kernel": 4, "stride": 4}, conv(1, 6, 4, (1, 0, 0, 0)),
+         conv(1, 1), conv(1, 1)],
+        [("op1.weight", [1, 3, 6, 6], 1.0), ("op1.bias", [1], 0.0),
+         ("op2.weight", [1, 3, 1, 1], 1.0), ("op2.bias", [1], 0.0),
+         ("op3.weight", [4, 3, 1, 1], 1.0), ("op3.bias", [4], 0.0)],
+        [(3, 4, 4, 1)])
     return {"every-op.safetensors": every_op, "two-heads.safetensors": two_heads,
-            "maxpool-larger-than-input.safetensors": big_pool}
+            "maxpool-larger-than-input.safetensors": big_pool,
+            "conv-kernel-larger-than-input.safetensors": big_kernel}
 
 
 def template_seeds():

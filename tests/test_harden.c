@@ -14,6 +14,11 @@
 #include "lnlfer.h"
 #include "test_util.h"
 
+/* A 1x1 convolution op of a detector program, reading value `in`. */
+#define CONV1X1(in)                                                                                \
+  "{\"op\": \"conv\", \"in\": " #in ", \"kernel\": [1, 1], \"stride\": 1, \"pad\": [0, 0, 0, 0], " \
+  "\"groups\": 1}"
+
 /* ---------------------------------------------------------------- patched files */
 
 typedef struct file {
@@ -331,26 +336,25 @@ static void check_program_shapes(void) {
     }
     free(f.buf);
   }
-  /* a convolution whose kernel outgrows its (padded) 16x16 input */
-  const char *names2[] = {"op1.bias", "op1.weight", "op2.bias", "op2.weight"};
-  const int64_t shapes2[][4] = {{1}, {1, 3, 20, 20}, {8}, {8, 3, 1, 1}};
+  /* a convolution whose kernel outgrows its (padded) 16x16 input; with stride 4 the output
+   * size formula still gives 1 */
+  const char *names2[] = {"op1.bias",   "op1.weight", "op2.bias",
+                          "op2.weight", "op3.bias",   "op3.weight"};
+  const int ndims2[] = {1, 4, 1, 4, 1, 4};
+  const int64_t shapes2[][4] = {{1}, {1, 3, 20, 20}, {1}, {1, 3, 1, 1}, {8}, {8, 3, 1, 1}};
+  const float *data2[] = {NULL, NULL, NULL, NULL, NULL, NULL};
   const char *json2 =
       "{\"format\": \"lnlfer-blazeface\", \"version\": 1, \"input_size\": 256, \"input_scale\": "
       "0.0078, \"input_offset\": -1, \"ops\": [{\"op\": \"maxpool\", \"in\": 0, \"kernel\": 16, "
-      "\"stride\": 16}, {\"op\": \"conv\", \"in\": 1, \"kernel\": [20, 20], \"stride\": 2, "
-      "\"pad\": "
-      "[1, 1, 1, 1], \"groups\": 1}, {\"op\": \"conv\", \"in\": 1, \"kernel\": [1, 1], \"stride\": "
-      "1, \"pad\": [0, 0, 0, 0], \"groups\": 1}], \"heads\": [{\"scores\": 2, \"boxes\": 3, "
-      "\"grid\": 16, \"anchors\": 1}], \"box_values\": 8, \"landmarks\": 2, \"score_threshold\": "
-      "0.5, \"nms_iou\": 0.3}";
-  file f = build(4, names2, ndims, shapes2, data, "lnl.detector", json2);
+      "\"stride\": 16}, {\"op\": \"conv\", \"in\": 1, \"kernel\": [20, 20], \"stride\": 4, "
+      "\"pad\": [1, 1, 1, 1], \"groups\": 1}, " CONV1X1(1) ", " CONV1X1(
+          1) "], \"heads\": "
+             "[{\"scores\": 3, \"boxes\": 4, \"grid\": 16, \"anchors\": 1}], \"box_values\": 8, "
+             "\"landmarks\": 2, \"score_threshold\": 0.5, \"nms_iou\": 0.3}";
+  file f = build(6, names2, ndims2, shapes2, data2, "lnl.detector", json2);
   expect_refused("conv kernel larger than its input", f, 1, "kernel is larger");
   free(f.buf);
 }
-
-#define CONV1X1(in)                                                                                \
-  "{\"op\": \"conv\", \"in\": " #in ", \"kernel\": [1, 1], \"stride\": 1, \"pad\": [0, 0, 0, 0], " \
-  "\"groups\": 1}"
 
 /* Programs that ask for more memory than is sane are refused at load time. Each is a few
  * tensors (the biggest 128 KB): op 0 makes a big value at 2048x2048, a 64x64 max-pool
