@@ -88,6 +88,11 @@ static lnl_status classify_crop(run *r, const lnl_image *img, lnl_result *res, i
   lnl_image cut = {rgb, side, side, (size_t)side * 3};
   if (!s) s = lnl_classify(r->engine.ctx, &cut, 1, res, err);
   free(rgb);
+  /* the engine caps the re-cut's side: regions in pixels of the square of the longer side */
+  float k = (float)(img->width > img->height ? img->width : img->height) / (float)(side ? side : 1);
+  for (int i = 0; !s && i < r->engine.num_regions; i++)
+    res->regions[i] = (lnl_rect){res->regions[i].x * k, res->regions[i].y * k,
+                                 res->regions[i].w * k, res->regions[i].h * k};
   return s;
 }
 

@@ -3,6 +3,8 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 
+#include "lnl_error.h"
+
 const lnl_align_template LNL_DEFAULT_TEMPLATE = {
     {{0.3003f, 0.3752f}, {0.6908f, 0.3686f}, {0.494f, 0.588f}, {0.5008f, 0.7797f}}};
 
@@ -53,10 +55,13 @@ void lnl_align_transform(const lnl_face *face, const lnl_align_template *t, int 
 
 static float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+/* v clamped to [0, hi]; NaN gives 0 (a transform of any values never indexes outside). */
+static float clamp_coordinate(float v, float hi) { return v >= 0.0f ? (v <= hi ? v : hi) : 0.0f; }
+
 /* Bilinear sample of channel c at (x, y), pixel centres at +0.5, edges repeated. */
 static float bilinear(const lnl_image *img, float x, float y, int c) {
-  x = clampf(x - 0.5f, 0.0f, (float)img->width - 1.0f);
-  y = clampf(y - 0.5f, 0.0f, (float)img->height - 1.0f);
+  x = clamp_coordinate(x - 0.5f, (float)img->width - 1.0f);
+  y = clamp_coordinate(y - 0.5f, (float)img->height - 1.0f);
   int x0 = (int)x, y0 = (int)y;
   int x1 = x0 + 1 < img->width ? x0 + 1 : x0, y1 = y0 + 1 < img->height ? y0 + 1 : y0;
   float fx = x - (float)x0, fy = y - (float)y0;
@@ -69,9 +74,7 @@ static float bilinear(const lnl_image *img, float x, float y, int c) {
 
 void lnl_align_crop(const lnl_image *img, const float m[6], int side, uint8_t *out) {
   float scale = sqrtf(m[0] * m[0] + m[3] * m[3]); /* image pixels per crop pixel */
-  int n = (int)ceilf(scale);
-  if (n < 1) n = 1;
-  if (n > 8) n = 8;
+  int n = scale > 1.0f ? (scale < 8.0f ? (int)ceilf(scale) : 8) : 1; /* NaN: 1 */
   for (int v = 0; v < side; v++) {
     for (int u = 0; u < side; u++) {
       float acc[3] = {0, 0, 0};
@@ -86,4 +89,25 @@ void lnl_align_crop(const lnl_image *img, const float m[6], int side, uint8_t *o
       for (int c = 0; c < 3; c++) p[c] = (uint8_t)clampf(acc[c] / (float)(n * n) + 0.5f, 0, 255);
     }
   }
+}
+
+static int all_finite(const float *v, int n) {
+  for (int i = 0; i < n; i++)
+    if (!isfinite(v[i])) return 0;
+  return 1;
+}
+
+lnl_status lnl_align_face(const lnl_image *img, const lnl_face *face, const lnl_align_template *t,
+                          int side, uint8_t *rgb, float m[6], lnl_error *err) {
+  if (face->num_landmarks < 0 || face->num_landmarks > LNL_MAX_LANDMARKS)
+    return lnl_fail(err, LNL_ERR_ARGUMENT, "a face has %d landmarks (0 to %d allowed)",
+                    face->num_landmarks, LNL_MAX_LANDMARKS);
+  float box[4] = {face->box.x, face->box.y, face->box.w, face->box.h};
+  if (!all_finite(box, 4) || !all_finite(&face->landmarks[0][0], 2 * face->num_landmarks))
+    return lnl_fail(err, LNL_ERR_ARGUMENT, "a face's box or landmarks are not finite numbers");
+  lnl_align_transform(face, t, side, m);
+  if (!all_finite(m, 6))
+    return lnl_fail(err, LNL_ERR_ARGUMENT, "a face's box or landmarks are too large to align");
+  lnl_align_crop(img, m, side, rgb);
+  return LNL_OK;
 }

@@ -32,4 +32,10 @@ void lnl_align_transform(const lnl_face *face, const lnl_align_template *t, int 
  * outside the image the nearest edge pixel is repeated. */
 void lnl_align_crop(const lnl_image *img, const float m[6], int side, uint8_t *out);
 
+/* The transform and the crop of one face, refused (LNL_ERR_ARGUMENT) when the face's box
+ * or landmarks are not finite or so large that the transform overflows; any finite face,
+ * however far outside the image, degenerate or huge, gives a crop of repeated edges. */
+lnl_status lnl_align_face(const lnl_image *img, const lnl_face *face, const lnl_align_template *t,
+                          int side, uint8_t *rgb, float m[6], lnl_error *err);
+
 #endif

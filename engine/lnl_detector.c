@@ -15,6 +15,13 @@
 #define DETECTOR_KEY "lnl.detector"
 #define MAX_HEADS 8
 #define DEFAULT_MAX_SIDE 4096
+/* Anchors of one pass, over all heads (BlazeFace: 896), and candidates of one image: with
+ * a threshold of 0 every anchor of every pass is one, and the weighted NMS costs their
+ * number times the clusters' (the shipped detector stays below both). */
+#define MAX_ANCHORS 32768
+#define MAX_CANDIDATES 65536
+/* A box value (offset or size, network pixels) beyond this many input sides is no face. */
+#define MAX_BOX_SIDES 4.0f
 
 typedef struct head {
   int scores, boxes; /* graph values */
@@ -46,6 +53,7 @@ static lnl_status parse_heads(lnl_detector *d, const cJSON *heads, lnl_error *er
   int n = cJSON_IsArray(heads) ? cJSON_GetArraySize(heads) : 0;
   if (n < 1 || n > MAX_HEADS)
     return lnl_fail(err, LNL_ERR_MODEL, "detector: \"heads\" must list 1 to %d heads", MAX_HEADS);
+  int anchors_total = 0;
   for (int i = 0; i < n; i++) {
     const cJSON *h = cJSON_GetArrayItem(heads, i);
     double sv, bv, grid, anchors;
@@ -61,8 +69,18 @@ static lnl_status parse_heads(lnl_detector *d, const cJSON *heads, lnl_error *er
       return lnl_fail(err, LNL_ERR_MODEL, "detector head %d: outputs do not match its grid", i);
     lnl_graph_keep(&d->graph, hd->scores);
     lnl_graph_keep(&d->graph, hd->boxes);
+    anchors_total += hd->grid * hd->grid * hd->anchors;
   }
+  if (anchors_total > MAX_ANCHORS)
+    return lnl_fail(err, LNL_ERR_MODEL, "detector: its heads have %d anchors (at most %d)",
+                    anchors_total, MAX_ANCHORS);
   d->num_heads = n;
+  size_t peak = lnl_graph_peak_floats(&d->graph);
+  if (peak > LNL_GRAPH_MAX_PEAK_FLOATS)
+    return lnl_fail(err, LNL_ERR_MODEL,
+                    "detector: one pass would hold %zu MB at once; the engine's limit is %d MB",
+                    peak * sizeof(float) >> 20,
+                    (int)(LNL_GRAPH_MAX_PEAK_FLOATS * sizeof(float) >> 20));
   return LNL_OK;
 }
 
@@ -205,6 +223,17 @@ static float sigmoid(float x) {
   return 1.0f / (1.0f + expf(-x));
 }
 
+/* Whether an anchor's box values (offsets, sizes and landmark offsets, `plane` apart) are
+ * finite and within MAX_BOX_SIDES input sides: weights can make a network put out any
+ * number, and only sane boxes are passed on (so every box and landmark lnl_detect
+ * returns is finite and not absurdly far from the image). */
+static int box_values_sane(const float *b, size_t plane, int count, int side) {
+  float limit = MAX_BOX_SIDES * (float)side;
+  for (int k = 0; k < count; k++)
+    if (!(fabsf(b[k * plane]) <= limit)) return 0;
+  return 1;
+}
+
 /* Decodes one head's anchors above the threshold into image coordinates. */
 static int decode_head(const lnl_detector *d, const head *h, float *const *values,
                        const lnl_window *win, int whole, float threshold, face_list *out) {
@@ -216,8 +245,9 @@ static int decode_head(const lnl_detector *d, const head *h, float *const *value
     for (int x = 0; x < G; x++) {
       for (int a = 0; a < h->anchors; a++) {
         float score = sigmoid(scores[a * plane + (size_t)y * G + x]);
-        if (score < evidence) continue;
+        if (!(score >= evidence)) continue; /* NaN too */
         const float *b = boxes + (size_t)a * d->box_values * plane + (size_t)y * G + x;
+        if (!box_values_sane(b, plane, d->box_values, S)) continue;
         /* anchor centre and offsets in network-input pixels */
         float ax = (x + 0.5f) * S / G, ay = (y + 0.5f) * S / G;
         float cx = ax + b[0], cy = ay + b[plane], w = b[2 * plane], hh = b[3 * plane];
@@ -239,6 +269,15 @@ static int decode_head(const lnl_detector *d, const head *h, float *const *value
   return 1;
 }
 
+static int by_score(const void *a, const void *b);
+
+/* Keeps the `keep` most confident candidates when there are more than `above`. */
+static void prune(face_list *l, int above, int keep) {
+  if (l->count <= above) return;
+  qsort(l->items, (size_t)l->count, sizeof *l->items, by_score);
+  l->count = keep;
+}
+
 /* Runs the network on one window of the image and collects its detections. */
 static lnl_status detect_window(const lnl_detector *d, const lnl_image *img, const lnl_window *win,
                                 int whole, float threshold, lnl_parallel *par, float *input,
@@ -252,6 +291,7 @@ static lnl_status detect_window(const lnl_detector *d, const lnl_image *img, con
   for (int i = 0; i < d->num_heads && ok; i++)
     ok = decode_head(d, &d->heads[i], values, win, whole, threshold, out);
   lnl_graph_release(&d->graph, values);
+  prune(out, 2 * MAX_CANDIDATES, MAX_CANDIDATES); /* bounded memory over many passes */
   return ok ? LNL_OK : lnl_fail(err, LNL_ERR_MEMORY, "out of memory collecting detections");
 }
 
@@ -333,8 +373,10 @@ static int blend_overlaps(const face_list *l, float thr, int tiled, double whole
   int kept = 0;
   for (int i = 0; i < l->count; i++) {
     if (used[i] || l->items[i].whole == EVIDENCE) continue;
-    lnl_face top = l->items[i].face, acc = {0};
-    float total = 0.0f, tile_best = 0.0f, whole_best = 0.0f;
+    lnl_face top = l->items[i].face;
+    /* in double: with a threshold of 0, scores can be as small as 1e-44 */
+    double total = 0.0, box[4] = {0, 0, 0, 0}, marks[LNL_MAX_LANDMARKS][2] = {{0}};
+    float tile_best = 0.0f, whole_best = 0.0f;
     int tile_n = 0, whole_n = 0;
     for (int j = i; j < l->count; j++) {
       if (used[j] || iou(&top.box, &l->items[j].face.box) < thr) continue;
@@ -344,14 +386,13 @@ static int blend_overlaps(const face_list *l, float thr, int tiled, double whole
       if (f->score > *best) *best = f->score;
       ++*(l->items[j].whole ? &whole_n : &tile_n);
       if (l->items[j].whole == EVIDENCE) continue;
-      total += f->score;
-      acc.box.x += f->score * f->box.x;
-      acc.box.y += f->score * f->box.y;
-      acc.box.w += f->score * f->box.w;
-      acc.box.h += f->score * f->box.h;
+      double w = f->score;
+      total += w;
+      box[0] += w * f->box.x, box[1] += w * f->box.y;
+      box[2] += w * f->box.w, box[3] += w * f->box.h;
       for (int k = 0; k < top.num_landmarks; k++) {
-        acc.landmarks[k][0] += f->score * f->landmarks[k][0];
-        acc.landmarks[k][1] += f->score * f->landmarks[k][1];
+        marks[k][0] += w * f->landmarks[k][0];
+        marks[k][1] += w * f->landmarks[k][1];
       }
     }
     lnl_detect_cluster *c = &out[kept++];
@@ -362,11 +403,12 @@ static int blend_overlaps(const face_list *l, float thr, int tiled, double whole
                               .tile_n = tile_n,
                               .whole_n = whole_n,
                               .tiled = tiled};
-    c->face.box =
-        (lnl_rect){acc.box.x / total, acc.box.y / total, acc.box.w / total, acc.box.h / total};
+    if (!(total > 0.0)) continue; /* every score 0 (sigmoid underflow): the top box as it is */
+    c->face.box = (lnl_rect){(float)(box[0] / total), (float)(box[1] / total),
+                             (float)(box[2] / total), (float)(box[3] / total)};
     for (int k = 0; k < top.num_landmarks; k++) {
-      c->face.landmarks[k][0] = acc.landmarks[k][0] / total;
-      c->face.landmarks[k][1] = acc.landmarks[k][1] / total;
+      c->face.landmarks[k][0] = (float)(marks[k][0] / total);
+      c->face.landmarks[k][1] = (float)(marks[k][1] / total);
     }
   }
   free(used);
@@ -448,6 +490,7 @@ static lnl_status run_passes(const lnl_detector *d, const lnl_image *img,
   lnl_parallel_stop(&par);
   free(input);
   free(values);
+  prune(found, MAX_CANDIDATES, MAX_CANDIDATES); /* bounded NMS work */
   return s;
 }
 

@@ -48,6 +48,11 @@ static lnl_status bind(lnl_graph *g, const lnl_safetensors *st, int op, const ch
   if (!p) return lnl_fail(err, LNL_ERR_MEMORY, "out of memory loading '%s'", name);
   memcpy(p, t->data, t->nbytes);
   g->params[g->num_params++] = p;
+  size_t bad = lnl_first_nonfinite(p, t->nbytes / sizeof(float));
+  if (bad < t->nbytes / sizeof(float))
+    return lnl_fail(err, LNL_ERR_MODEL,
+                    "detector tensor '%s' holds a non-finite value (%g at element %zu)", name,
+                    (double)p[bad], bad);
   (*bound)++;
   *out = p;
   return LNL_OK;
@@ -87,6 +92,10 @@ static lnl_status infer(lnl_graph *g, int i, lnl_error *err) {
   switch (op->kind) {
   case LNL_OP_CONV: {
     int h = in.h + op->pads[0] + op->pads[2], w = in.w + op->pads[1] + op->pads[3];
+    if (op->conv.kh > h || op->conv.kw > w)
+      return lnl_fail(err, LNL_ERR_MODEL,
+                      "detector op %d: its %dx%d kernel is larger than its %dx%d padded input", i,
+                      op->conv.kh, op->conv.kw, h, w);
     *out = (lnl_shape){op->conv.cout, lnl_conv_out_size(h, op->conv.kh, op->conv.stride, 0),
                        lnl_conv_out_size(w, op->conv.kw, op->conv.stride, 0)};
     size_t pad = op->asymmetric ? (size_t)in.c * h * w : 0;
@@ -105,6 +114,10 @@ static lnl_status infer(lnl_graph *g, int i, lnl_error *err) {
     break;
   }
   case LNL_OP_MAXPOOL:
+    if (op->kernel > in.h || op->kernel > in.w)
+      return lnl_fail(err, LNL_ERR_MODEL,
+                      "detector op %d: its %dx%d max-pool is larger than its %dx%d input", i,
+                      op->kernel, op->kernel, in.h, in.w);
     *out = (lnl_shape){in.c, (in.h - op->kernel) / op->stride + 1,
                        (in.w - op->kernel) / op->stride + 1};
     break;
@@ -112,6 +125,21 @@ static lnl_status infer(lnl_graph *g, int i, lnl_error *err) {
   }
   if (out->h < 1 || out->w < 1 || out->c > MAX_CHANNELS)
     return lnl_fail(err, LNL_ERR_MODEL, "detector op %d has an empty or too large output", i);
+  if ((size_t)out->c * out->h * out->w > LNL_GRAPH_MAX_VALUE_FLOATS)
+    return lnl_fail(err, LNL_ERR_MODEL,
+                    "detector op %d: its %dx%dx%d output is larger than the engine's limit of %d M "
+                    "values",
+                    i, out->c, out->h, out->w, LNL_GRAPH_MAX_VALUE_FLOATS >> 20);
+  if (g->scratch_floats > LNL_GRAPH_MAX_VALUE_FLOATS)
+    return lnl_fail(err, LNL_ERR_MODEL,
+                    "detector op %d: its convolution needs more scratch memory than the engine's "
+                    "limit of %d M values",
+                    i, LNL_GRAPH_MAX_VALUE_FLOATS >> 20);
+  if (g->macs > LNL_GRAPH_MAX_MACS)
+    return lnl_fail(err, LNL_ERR_MODEL,
+                    "detector: one pass would take more than the engine's limit of %llu M "
+                    "multiply-adds (at op %d)",
+                    (unsigned long long)LNL_GRAPH_MAX_MACS / 1000000ull, i);
   return LNL_OK;
 }
 
@@ -194,6 +222,22 @@ lnl_status lnl_graph_load(lnl_graph *g, const cJSON *ops, lnl_shape input,
 
 void lnl_graph_keep(lnl_graph *g, int value) { g->last_use[value] = g->num_ops; }
 
+static size_t numel(lnl_shape s) { return (size_t)s.c * s.h * s.w; }
+
+size_t lnl_graph_peak_floats(const lnl_graph *g) {
+  size_t live = 0, peak = 0; /* as lnl_graph_run allocates, without its in-place reuse */
+  for (int i = 0; i < g->num_ops; i++) {
+    live += numel(g->shapes[i + 1]);
+    if (live > peak) peak = live;
+    for (int k = 0; k < (g->ops[i].kind == LNL_OP_ADD ? 2 : 1); k++) {
+      int v = g->ops[i].in[k];
+      if (v > 0 && g->last_use[v] == i && !(k == 1 && v == g->ops[i].in[0]))
+        live -= numel(g->shapes[v]);
+    }
+  }
+  return peak + g->scratch_floats;
+}
+
 void lnl_graph_free(lnl_graph *g) {
   for (int i = 0; i < g->num_params; i++) free(g->params[i]);
   free(g->params);
@@ -202,8 +246,6 @@ void lnl_graph_free(lnl_graph *g) {
   free(g->last_use);
   memset(g, 0, sizeof *g);
 }
-
-static size_t numel(lnl_shape s) { return (size_t)s.c * s.h * s.w; }
 
 static void run_op(const lnl_graph *g, int i, float **values, float *scratch, lnl_parallel *par) {
   const lnl_graph_op *op = &g->ops[i];

@@ -12,6 +12,12 @@
 #include "lnl_ops.h"
 #include "lnl_safetensors.h"
 
+/* Bounds on what a program may ask for (BlazeFace: values under 1 M floats, 0.19 G
+ * multiply-adds a pass): a program past them is refused when it is loaded. */
+#define LNL_GRAPH_MAX_VALUE_FLOATS (64 << 20) /* one value, or the scratch buffer */
+#define LNL_GRAPH_MAX_PEAK_FLOATS (128 << 20) /* every value alive at once, and the scratch */
+#define LNL_GRAPH_MAX_MACS 20000000000ull
+
 typedef enum lnl_graph_op_kind {
   LNL_OP_CONV,
   LNL_OP_RELU,
@@ -53,6 +59,10 @@ void lnl_graph_free(lnl_graph *g);
 
 /* Marks a value as needed after the run (a head output). */
 void lnl_graph_keep(lnl_graph *g, int value);
+
+/* The most floats a run holds at once (values alive together plus the scratch), once the
+ * kept values are marked: the loader bounds it by LNL_GRAPH_MAX_PEAK_FLOATS. */
+size_t lnl_graph_peak_floats(const lnl_graph *g);
 
 /* Runs the program; values[v] receives malloc'd outputs for kept values (others are
  * freed as soon as they are dead). values must have num_ops + 1 slots. */

@@ -9,6 +9,7 @@
 #include "lnl_net.h"
 #include "lnl_preprocess.h"
 #include "lnl_resample.h"
+#include "lnl_safetensors.h"
 #include "lnlfer.h"
 
 struct lnl_model {
@@ -204,6 +205,19 @@ static void run_faces(lnl_context *ctx, const float *inputs, int n, lnl_result *
   lnl_parallel_for(&ctx->par, lanes, lane_task, &j);
 }
 
+/* Weights that are finite can still overflow inside the network (absurdly large values):
+ * no NaN or infinity is passed on as a result. */
+static lnl_status check_results(const lnl_model *model, const lnl_result *r, int n,
+                                lnl_error *err) {
+  const lnl_config *cfg = &model->net.cfg;
+  for (int i = 0; i < n; i++)
+    if (lnl_first_nonfinite(r[i].probs, (size_t)cfg->num_classes) < (size_t)cfg->num_classes ||
+        lnl_first_nonfinite(r[i].weights, (size_t)cfg->num_regions) < (size_t)cfg->num_regions)
+      return lnl_fail(err, LNL_ERR_MODEL,
+                      "the network's output is not finite: its weights overflow on this input");
+  return LNL_OK;
+}
+
 /* Region rectangles from network-input coordinates to those of a crop w x h. */
 static void scale_regions(const lnl_model *model, lnl_result *r, int w, int h) {
   float sx = (float)w / (float)model->net.cfg.input_size;
@@ -232,7 +246,8 @@ lnl_status lnl_classify(lnl_context *ctx, const lnl_image *crops, int n, lnl_res
     s = lnl_preprocess_crop(&ctx->model->net.cfg, &crops[i], inputs + (size_t)i * in, err);
   if (!s) {
     run_faces(ctx, inputs, n, results);
-    for (int i = 0; i < n; i++)
+    s = check_results(ctx->model, results, n, err);
+    for (int i = 0; i < n && !s; i++)
       scale_regions(ctx->model, &results[i], crops[i].width, crops[i].height);
   }
   free(inputs);
@@ -244,7 +259,7 @@ lnl_status lnl_run(lnl_context *ctx, const float *inputs, int n, lnl_result *res
   if (!ctx || (n > 0 && (!inputs || !results)) || n < 0)
     return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_run: bad arguments");
   run_faces(ctx, inputs, n, results);
-  return LNL_OK;
+  return check_results(ctx->model, results, n, err);
 }
 
 int lnl_model_crop_side(const lnl_model *m) { return 2 * m->net.cfg.input_size; }
@@ -256,9 +271,7 @@ lnl_status lnl_align(const lnl_model *model, const lnl_image *img, const lnl_fac
   lnl_status s = lnl_check_image(img, err);
   if (s) return s;
   int side = lnl_model_crop_side(model);
-  lnl_align_transform(face, &model->align, side, crop_to_image);
-  lnl_align_crop(img, crop_to_image, side, rgb);
-  return LNL_OK;
+  return lnl_align_face(img, face, &model->align, side, rgb, crop_to_image, err);
 }
 
 lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
@@ -289,6 +302,9 @@ lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_imag
   }
   if (!s) {
     run_faces(ctx, inputs, n, expr);
+    s = check_results(ctx->model, expr, n, err);
+  }
+  if (!s) {
     for (int i = 0; i < n; i++) {
       res[i].expression = expr[i];
       scale_regions(ctx->model, &res[i].expression, side, side);

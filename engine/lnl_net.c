@@ -51,6 +51,11 @@ static lnl_status take(loader *L, const char *name, int ndim, const int64_t *sha
   float *p = own(L, t->nbytes / sizeof(float));
   if (!p) return lnl_fail(L->err, LNL_ERR_MEMORY, "out of memory loading tensor '%s'", name);
   memcpy(p, t->data, t->nbytes);
+  size_t bad = lnl_first_nonfinite(p, t->nbytes / sizeof(float));
+  if (bad < t->nbytes / sizeof(float))
+    return lnl_fail(L->err, LNL_ERR_MODEL,
+                    "tensor '%s' holds a non-finite value (%g at element %zu)", name,
+                    (double)p[bad], bad);
   L->used[t - L->st->tensors] = 1;
   *out = p;
   return LNL_OK;
@@ -80,6 +85,12 @@ static lnl_status bind_conv(loader *L, lnl_conv *c, const char *wname, const cha
     if (!(var[i] >= 0.0f))
       return lnl_fail(L->err, LNL_ERR_MODEL, "'%s.running_var' has a negative variance", bn);
   lnl_fold_batchnorm(c, gamma, beta, mean, var, L->net->cfg.bn_eps);
+  size_t nw = (size_t)cout * (size_t)(cin / groups) * (size_t)k * (size_t)k;
+  if (lnl_first_nonfinite(c->weight, nw) < nw ||
+      lnl_first_nonfinite(c->bias, (size_t)cout) < (size_t)cout)
+    return lnl_fail(L->err, LNL_ERR_MODEL,
+                    "folding batch-norm '%s' into '%s' overflows: the weights are not finite", bn,
+                    wname);
   return LNL_OK;
 }
 
@@ -248,6 +259,12 @@ lnl_status lnl_net_load(lnl_net *net, const lnl_config *cfg, const lnl_safetenso
                         lnl_error *err) {
   memset(net, 0, sizeof *net);
   net->cfg = *cfg;
+  size_t scratch = lnl_net_scratch_bytes(net);
+  if (scratch > LNL_NET_MAX_SCRATCH_BYTES)
+    return lnl_fail(err, LNL_ERR_MODEL,
+                    "model config: one face would need %zu MB of buffers (input_size %d); the "
+                    "engine's limit is %d MB",
+                    scratch >> 20, cfg->input_size, LNL_NET_MAX_SCRATCH_BYTES >> 20);
   loader L = {st, net, calloc((size_t)st->count + 1, 1), err};
   if (!L.used) return lnl_fail(err, LNL_ERR_MEMORY, "out of memory loading the model");
   lnl_status s = bind_all(&L);
@@ -262,6 +279,14 @@ lnl_status lnl_net_load(lnl_net *net, const lnl_config *cfg, const lnl_safetenso
     return s;
   }
   count_macs(net);
+  if (net->macs > LNL_NET_MAX_MACS) {
+    unsigned long long macs = (unsigned long long)net->macs;
+    lnl_net_free(net);
+    return lnl_fail(err, LNL_ERR_MODEL,
+                    "model config: one face would take %llu M multiply-adds; the engine's limit "
+                    "is %llu M",
+                    macs / 1000000ull, (unsigned long long)LNL_NET_MAX_MACS / 1000000ull);
+  }
   return LNL_OK;
 }
 
@@ -277,7 +302,9 @@ void lnl_net_free(lnl_net *net) {
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
-lnl_status lnl_net_scratch_new(const lnl_net *net, lnl_net_scratch *s, lnl_error *err) {
+/* The buffers of one face's forward pass: with block NULL, only their total size in floats;
+ * else points s's buffers into block. */
+static size_t plan_scratch(const lnl_net *net, lnl_net_scratch *s, float *block) {
   const lnl_config *c = &net->cfg;
   const int *w = c->widths, *d = c->dec_widths;
   size_t S = (size_t)c->input_size, R = (size_t)c->num_regions, fch = (size_t)c->feature_channels;
@@ -289,7 +316,6 @@ lnl_status lnl_net_scratch_new(const lnl_net *net, lnl_net_scratch *s, lnl_error
   size_t tmp = 0, pool = 0;
   for (int l = 0; l < 4; l++) tmp = max_size(tmp, (size_t)w[l] * area[l]);
   for (int l = 1; l < 4; l++) pool = max_size(pool, (size_t)w[l - 1] * area[l]);
-  memset(s, 0, sizeof *s);
   struct {
     float **ptr;
     size_t count;
@@ -322,9 +348,22 @@ lnl_status lnl_net_scratch_new(const lnl_net *net, lnl_net_scratch *s, lnl_error
       {&s->weights, R},
   };
   size_t total = 0;
-  for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++)
+  for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
+    if (block) *plan[i].ptr = block + total;
     total += (plan[i].count + 15) & ~(size_t)15;
-  s->block = malloc(total * sizeof(float));
+  }
+  return total;
+}
+
+size_t lnl_net_scratch_bytes(const lnl_net *net) {
+  lnl_net_scratch unused;
+  return plan_scratch(net, &unused, NULL) * sizeof(float);
+}
+
+lnl_status lnl_net_scratch_new(const lnl_net *net, lnl_net_scratch *s, lnl_error *err) {
+  size_t R = (size_t)net->cfg.num_regions;
+  memset(s, 0, sizeof *s);
+  s->block = malloc(lnl_net_scratch_bytes(net));
   s->in = malloc(sizeof(lnl_map) * R);
   s->out = malloc(sizeof(lnl_map) * R);
   s->group = malloc(sizeof(int) * R);
@@ -332,11 +371,7 @@ lnl_status lnl_net_scratch_new(const lnl_net *net, lnl_net_scratch *s, lnl_error
     lnl_net_scratch_free(s);
     return lnl_fail(err, LNL_ERR_MEMORY, "out of memory for the network's buffers");
   }
-  float *p = s->block;
-  for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
-    *plan[i].ptr = p;
-    p += (plan[i].count + 15) & ~(size_t)15;
-  }
+  plan_scratch(net, s, s->block);
   return LNL_OK;
 }
 

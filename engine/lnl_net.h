@@ -11,6 +11,10 @@
 #include "lnl_safetensors.h"
 
 #define LNL_NET_MAX_PARAMS 256 /* the graph binds about 110 arrays */
+/* Bounds on what a weights file may ask for, per face (the shipped network: 1.4 MB of
+ * buffers and 142 M multiply-adds): a config past them is refused at load time. */
+#define LNL_NET_MAX_SCRATCH_BYTES (256 << 20)
+#define LNL_NET_MAX_MACS 20000000000ull
 
 typedef struct lnl_net {
   lnl_config cfg;
@@ -45,6 +49,8 @@ void lnl_net_free(lnl_net *net);
 
 lnl_status lnl_net_scratch_new(const lnl_net *net, lnl_net_scratch *s, lnl_error *err);
 void lnl_net_scratch_free(lnl_net_scratch *s);
+/* The size of one face's buffers (lnl_net_scratch_new), from net->cfg alone. */
+size_t lnl_net_scratch_bytes(const lnl_net *net);
 
 /* input: one face, channels x size x size, normalised; writes its class probabilities
  * to s->probs and its region weights to s->weights. */

@@ -15,6 +15,11 @@
 #define FACE 102
 #define GREY 128
 
+/* The re-cut is a square of the crop's longer side, at most this many pixels: it only
+ * feeds a network of a few dozen pixels, and a square of a long, thin crop's longer side
+ * (20000 x 10 pixels: 1.2 GB) would be work and memory for nothing. */
+#define MAX_RECUT_SIDE 1024
+
 /* The crop drawn into the canvas; writes where its top-left corner and each crop pixel
  * went (canvas pixels per crop pixel). */
 static lnl_status draw_canvas(const lnl_image *crop, uint8_t *canvas, double *x0, double *y0,
@@ -99,23 +104,27 @@ lnl_status lnl_align_face_crop(const lnl_model *model, const lnl_detector *det,
     s = lnl_detect(det, &view, &opt, &faces, &n, err);
   }
   free(canvas);
-  int out_side = crop->width > crop->height ? crop->width : crop->height;
+  int longer = crop->width > crop->height ? crop->width : crop->height;
+  int out_side = longer < MAX_RECUT_SIDE ? longer : MAX_RECUT_SIDE;
   uint8_t *out = s ? NULL : malloc((size_t)out_side * out_side * 3);
   if (!s && !out) s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory re-cutting a face");
   if (!s) {
+    /* the geometry in a square of the longer side, then scaled to out_side */
     const lnl_align_template *t = lnl_model_align_template(model);
     float m[6], ref[6];
-    assumed_framing(crop, t, out_side, ref);
+    assumed_framing(crop, t, longer, ref);
     if (n > 0 && faces[0].num_landmarks >= LNL_ALIGN_POINTS) {
       lnl_face f = faces[0]; /* landmarks back to crop pixels */
       for (int i = 0; i < f.num_landmarks; i++) {
         f.landmarks[i][0] = (float)((f.landmarks[i][0] - x0) / scale);
         f.landmarks[i][1] = (float)((f.landmarks[i][1] - y0) / scale);
       }
-      lnl_align_transform(&f, t, out_side, m);
-      *found = plausible(m, ref, out_side);
+      lnl_align_transform(&f, t, longer, m);
+      *found = plausible(m, ref, longer);
     }
     if (!*found) memcpy(m, ref, sizeof m);
+    float shrink = (float)longer / (float)out_side; /* crop pixels per re-cut pixel */
+    m[0] *= shrink, m[1] *= shrink, m[3] *= shrink, m[4] *= shrink;
     lnl_align_crop(crop, m, out_side, out);
     *rgb = out;
     *side = out_side;

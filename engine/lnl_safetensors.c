@@ -233,6 +233,12 @@ const lnl_tensor_view *lnl_safetensors_find(const lnl_safetensors *st, const cha
   return NULL;
 }
 
+size_t lnl_first_nonfinite(const float *values, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    if (!isfinite(values[i])) return i;
+  return count;
+}
+
 const char *lnl_safetensors_metadata(const lnl_safetensors *st, const char *key) {
   for (int i = 0; i < st->metadata_count; i++)
     if (strcmp(st->metadata[i].key, key) == 0) return st->metadata[i].value;

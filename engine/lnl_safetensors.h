@@ -64,4 +64,9 @@ const lnl_tensor_view *lnl_safetensors_find(const lnl_safetensors *st, const cha
 const char *lnl_safetensors_metadata(const lnl_safetensors *st, const char *key);
 const char *lnl_dtype_name(lnl_dtype dtype);
 
+/* The index of the first NaN or infinity among `count` floats, or `count` when all are
+ * finite: weights are checked when they are loaded, so that no non-finite parameter
+ * reaches a network. */
+size_t lnl_first_nonfinite(const float *values, size_t count);
+
 #endif

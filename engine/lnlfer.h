@@ -176,7 +176,8 @@ int lnl_model_trained_on_aligned_crops(const lnl_model *model);
 /* Re-cuts an already-cut face (of any framing) the way aligned training cut its faces: the
  * detector looks for the face in the crop, drawn in the middle of a grey canvas, and the
  * crop is resampled along the similarity from the model's alignment template to the
- * landmarks found, into a square of the crop's longer side (edges repeated). *rgb is
+ * landmarks found, into a square of the crop's longer side, at most 1024 pixels (edges
+ * repeated; a re-cut of a longer crop is that square scaled down). *rgb is
  * malloc'd (*side x *side RGB, free()); *found is 0 when no face was found, or when the fit
  * frames the crop far from the framing assumed for a crop (mostly a detection on part of the
  * face), and the crop is then cut along that assumed framing: the average training crop's

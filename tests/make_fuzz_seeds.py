@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Writes the seed inputs of fuzz_safetensors into tests/fuzz-corpus/.
+"""Writes the seed inputs of the fuzz targets into tests/fuzz-corpus/<target>/.
 
 usage: make_fuzz_seeds.py [RANDOM.safetensors]  (default: tests/data/random.safetensors)
 
-Seeds: a runnable model of the smallest config (widths 1, one region, 8x8
-input), the same cut inside its data, the same with a global-feature layer, the
-real test model's lnl.config with no tensors, and a plain one-tensor safetensors
-file.
+safetensors/ (fuzz_safetensors): a runnable model of the smallest config (widths 1, one
+region, 8x8 input), the same cut inside its data, the same with a global-feature layer,
+the real test model's lnl.config with no tensors, and a plain one-tensor safetensors file.
+detector/ (fuzz_detector): small detector programs that use every op (asymmetric and
+depthwise convolutions, relu, add, maxpool, pad_channels) on a 16x16 input.
+align-template/ (fuzz_align_template): weights/align-template.json and the template
+the shipped weights carry (their lnl.align).
+Crash inputs that fuzzing finds are kept next to these, as regression seeds (named
+crash-*), and are not written by this script.
 """
 import json
 import os
@@ -15,6 +20,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "fuzz-corpus")
+ROOT = os.path.dirname(HERE)
 
 
 def safetensors(tensors, metadata):
@@ -83,6 +89,76 @@ def tiny_model(global_hidden=0):
     return safetensors(t, {"lnl.config": json.dumps(cfg, sort_keys=True)})
 
 
+def conv(src, kernel, stride=1, pad=(0, 0, 0, 0), groups=1):
+    return {"op": "conv", "in": src, "kernel": [kernel, kernel], "stride": stride,
+            "pad": list(pad), "groups": groups}
+
+
+def detector(ops, tensors, heads, landmarks=0, size=16):
+    """A detector program; tensors: (name, shape, value); heads: (scores, boxes, grid, anchors)."""
+    det = {"format": "lnlfer-blazeface", "version": 1, "input_size": size,
+           "input_scale": 1 / 127.5, "input_offset": -1.0, "ops": ops,
+           "heads": [{"scores": s, "boxes": b, "grid": g, "anchors": a} for s, b, g, a in heads],
+           "box_values": 4 + 2 * landmarks, "landmarks": landmarks, "score_threshold": 0.5,
+           "nms_iou": 0.3, "box_correction": {"scale_h": 1.2, "shift_y": -0.1}}
+    return safetensors(sorted(tensors), {"lnl.detector": json.dumps(det)})
+
+
+def detector_seeds():
+    # 16x16x3 -> conv 3x3 stride 2, asymmetric pad (8x8x4) -> relu -> depthwise 3x3 (8x8x4)
+    # -> add -> pad_channels to 6 -> maxpool 2 (4x4x6) -> heads: scores (1 anchor), boxes
+    # with one landmark (6 values)
+    every_op = detector(
+        [conv(0, 3, 2, (0, 0, 1, 1)), {"op": "relu", "in": 1}, conv(2, 3, 1, (1, 1, 1, 1), 4),
+         {"op": "add", "in": [2, 3]}, {"op": "pad_channels", "in": 4, "add": 2},
+         {"op": "maxpool", "in": 5, "kernel": 2, "stride": 2}, conv(6, 1), conv(6, 1)],
+        [("op0.weight", [4, 3, 3, 3], 0.1), ("op0.bias", [4], 0.0),
+         ("op2.weight", [4, 1, 3, 3], 0.2), ("op2.bias", [4], 0.1),
+         ("op6.weight", [1, 6, 1, 1], 0.5), ("op6.bias", [1], 1.0),
+         ("op7.weight", [6, 6, 1, 1], 0.25), ("op7.bias", [6], 2.0)],
+        [(7, 8, 4, 1)], landmarks=1)
+    # two heads on two grids, two anchors
+    two_heads = detector(
+        [{"op": "maxpool", "in": 0, "kernel": 4, "stride": 4}, conv(1, 1), conv(1, 1),
+         {"op": "maxpool", "in": 1, "kernel": 2, "stride": 2}, conv(4, 1), conv(4, 1)],
+        [("op1.weight", [2, 3, 1, 1], 1.0), ("op1.bias", [2], 0.0),
+         ("op2.weight", [8, 3, 1, 1], 1.0), ("op2.bias", [8], 3.0),
+         ("op4.weight", [2, 3, 1, 1], 1.0), ("op4.bias", [2], 0.0),
+         ("op5.weight", [8, 3, 1, 1], 1.0), ("op5.bias", [8], 5.0)],
+        [(2, 3, 4, 2), (5, 6, 2, 2)])
+    # regression: a max-pool larger than its input (read past its input before the
+    # shapes were validated at load time)
+    big_pool = detector(
+        [{"op": "maxpool", "in": 0, "kernel": 16, "stride": 16},
+         {"op": "maxpool", "in": 1, "kernel": 5, "stride": 2}, conv(1, 1), conv(1, 1)],
+        [("op2.weight", [1, 3, 1, 1], 1.0), ("op2.bias", [1], 0.0),
+         ("op3.weight", [4, 3, 1, 1], 1.0), ("op3.bias", [4], 0.0)],
+        [(3, 4, 1, 1)])
+    # regression: a convolution kernel larger than its padded input, which the output-size
+    # formula (rounding towards zero) let through
+    big_kernel = detector(
+        [{"op": "maxpool", "in": 0, "kernel": 4, "stride": 4}, conv(1, 6, 4, (1, 0, 0, 0)),
+         conv(1, 1), conv(1, 1)],
+        [("op1.weight", [1, 3, 6, 6], 1.0), ("op1.bias", [1], 0.0),
+         ("op2.weight", [1, 3, 1, 1], 1.0), ("op2.bias", [1], 0.0),
+         ("op3.weight", [4, 3, 1, 1], 1.0), ("op3.bias", [4], 0.0)],
+        [(3, 4, 4, 1)])
+    return {"every-op.safetensors": every_op, "two-heads.safetensors": two_heads,
+            "maxpool-larger-than-input.safetensors": big_pool,
+            "conv-kernel-larger-than-input.safetensors": big_kernel}
+
+
+def template_seeds():
+    with open(os.path.join(ROOT, "weights", "align-template.json"), "rb") as f:
+        measured = f.read()
+    shipped = os.path.join(ROOT, "weights", "lnlfer-expression.safetensors")
+    with open(shipped, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        align = json.loads(f.read(n))["__metadata__"]["lnl.align"].encode()
+    return {"align-template.json": measured, "shipped-lnl-align.json": align,
+            "degenerate.json": b'{"template": {"points": [[0.5, 0.5], [0.5, 0.5], [0.5, 0.5], [0.5, 0.5]]}}'}
+
+
 def main():
     src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "data", "random.safetensors")
     with open(src, "rb") as f:
@@ -96,11 +172,13 @@ def main():
         "config-only.safetensors": safetensors([], {"lnl.config": config}),
         "one-tensor.safetensors": safetensors([("t", [2], 1.0)], {"format": "pt"}),
     }
-    os.makedirs(OUT, exist_ok=True)
-    for name, data in seeds.items():
-        with open(os.path.join(OUT, name), "wb") as f:
-            f.write(data)
-        print(f"{name}: {len(data)} bytes")
+    for target, files in (("safetensors", seeds), ("detector", detector_seeds()),
+                          ("align-template", template_seeds())):
+        os.makedirs(os.path.join(OUT, target), exist_ok=True)
+        for name, data in files.items():
+            with open(os.path.join(OUT, target, name), "wb") as f:
+                f.write(data)
+            print(f"{target}/{name}: {len(data)} bytes")
 
 
 if __name__ == "__main__":

@@ -282,4 +282,77 @@ rows() { tail -n +2 "$1" | wc -l; }
 "$LNLFER" detect --detector "$DETECTOR" --format csv "$tmp/grid.png" >"$tmp/default.csv"
 [ "$(rows "$tmp/all.csv")" -gt "$max" ] && [ "$(rows "$tmp/default.csv")" -eq "$max" ] &&
   ok "default --max-faces keeps $max faces" || bad "default --max-faces"
+# Every threshold the options accept (0, what 1e-50 parses to, 1) works: finite boxes only
+for t in 0 1e-50 1; do
+  "$LNLFER" analyze --weights "$WEIGHTS" --detector "$DETECTOR" --threshold "$t" --max-faces 0 \
+    "$PHOTO" \
+    >"$tmp/t.json" 2>"$tmp/err"
+  rc=$?  # 3: no face at that threshold (threshold 1)
+  [ $rc -eq 0 ] || [ $rc -eq 3 ] || bad "analyze --threshold $t exits 0 or 3"
+  python3 - "$tmp/t.json" "$t" <<'PY' && ok "analyze --threshold $t: finite results" || bad "analyze --threshold $t results"
+import json, math, sys
+faces = json.load(open(sys.argv[1]))[0]["faces"]
+assert float(sys.argv[2]) > 0 or len(faces) > 100, len(faces)  # 0: every anchor is a face
+for f in faces:
+    nums = f["box"] + [v for p in f["landmarks"] for v in p] + list(f["probabilities"].values())
+    nums += [v for r in f["regions"] for q in r["quad"] for v in q]
+    assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in nums), f
+PY
+done
+"$LNLFER" annotate --weights "$WEIGHTS" --detector "$DETECTOR" --threshold 0 -o "$tmp/t0.png" \
+  "$PHOTO" 2>"$tmp/err" && [ -s "$tmp/t0.png" ] && ok "annotate --threshold 0" || bad "annotate --threshold 0"
+
+# Bad weights, patched from the shipped files: refused when opened, naming the problem
+python3 - "$WEIGHTS" "$DETECTOR" "$tmp" <<'PY' || bad "patching weights"
+import json, struct, sys
+def read(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    return json.loads(b[8:8 + n]), bytearray(b[8 + n:])
+def write(path, header, data):
+    text = json.dumps(header).encode()
+    open(path, "wb").write(struct.pack("<Q", len(text)) + text + data)
+def poke(header, data, name, value):
+    begin = header[name]["data_offsets"][0]
+    data[begin:begin + 4] = struct.pack("<f", value)
+h, d = read(sys.argv[1])
+poke(h, d, "classifier.weight", float("nan"))
+write(sys.argv[3] + "/nan-weights.safetensors", h, d)
+h, d = read(sys.argv[1])
+cfg = json.loads(h["__metadata__"]["lnl.config"])
+cfg["input_size"] = 1024
+h["__metadata__"]["lnl.config"] = json.dumps(cfg)
+write(sys.argv[3] + "/input-1024.safetensors", h, d)
+h, d = read(sys.argv[2])
+poke(h, d, "op0.weight", float("inf"))
+write(sys.argv[3] + "/inf-detector.safetensors", h, d)
+PY
+"$LNLFER" classify --weights "$tmp/nan-weights.safetensors" --align off "$SAMPLE" >/dev/null 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "'classifier.weight' holds a non-finite value" "$tmp/err" && ok "NaN weights refused" || bad "NaN weights"
+"$LNLFER" classify --weights "$tmp/input-1024.safetensors" --align off "$SAMPLE" >/dev/null 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "MB of buffers" "$tmp/err" && ok "input_size 1024 refused" || bad "input_size 1024"
+"$LNLFER" analyze --weights "$WEIGHTS" --detector "$tmp/inf-detector.safetensors" "$PHOTO" >/dev/null 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "'op0.weight' holds a non-finite value" "$tmp/err" && ok "Inf detector refused" || bad "Inf detector"
+
+# A long, thin crop (20000 x 10) is classified in bounded time and memory (--align on
+# re-cuts it into a square of at most 1024 pixels, not of its longer side: 1.2 GB)
+python3 - "$tmp/long.ppm" <<'PY'
+import sys
+w, h = 20000, 10
+open(sys.argv[1], "wb").write(b"P6\n%d %d\n255\n" % (w, h) + bytes((i * 7) % 256 for i in range(w * h * 3)))
+PY
+python3 - "$LNLFER" "$WEIGHTS" "$DETECTOR" "$tmp/long.ppm" <<'PY' && ok "20000x10 crop: bounded memory" || bad "20000x10 crop"
+import json, resource, subprocess, sys
+lnlfer, weights, detector, image = sys.argv[1:]
+out = subprocess.run([lnlfer, "classify", "--weights", weights, "--detector", detector, "--align", "on",
+                      "--format", "json", image], capture_output=True, timeout=600)
+assert out.returncode in (0, 3), out  # 3: no face in the crop (cut along the assumed framing)
+rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+r = json.loads(out.stdout)[0]
+assert abs(sum(r["probabilities"].values()) - 1) < 1e-4, r
+assert rss_mb < 500, rss_mb  # a square of the longer side alone is 1200 MB
+x, y, w, h = r["regions"][-1]["box"]  # regions in pixels of the square of the longer side
+assert 10000 < x + w <= 20001, r["regions"]
+PY
+
 exit $fail
