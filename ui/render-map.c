@@ -20,7 +20,8 @@ static void map_point(const float m[6], double u, double v, double *x, double *y
  * linearly above it and is full at the face's heaviest region, or at FULL_RATIO times
  * uniform when that is less: a face whose weights are all near uniform shows faintly. */
 #define FULL_RATIO 3.0
-/* The map's opacity at full strength, before the layer's opacity. */
+/* The map's opacity at full strength, before the layer's opacity; at strength t it is
+ * MAX_ALPHA t^1.5, so that the faint fringe of a blob fades faster than its colour. */
 #define MAX_ALPHA 0.9
 
 /* The square around region r's blob, in crop pixels. */
@@ -126,7 +127,7 @@ static void draw_face_map(unsigned char *data, int stride, int width, int height
       double t = 1.0 - none, rgb[3];
       if (t <= 0.0) continue;
       lnlr_colormap_rgb(cmap, t, rgb);
-      blend(&row[i], rgb, MAX_ALPHA * t);
+      blend(&row[i], rgb, MAX_ALPHA * t * sqrt(t)); /* the faint fringe fades faster */
     }
   }
 }
@@ -244,7 +245,7 @@ void lnlr_draw_legend(cairo_t *cr, const lnlr_scene *scene, lnlr_colormap cmap,
     lnlr_colormap_rgb(cmap, k / 16.0, rgb);
     /* As on the map: the low end is (nearly) transparent. */
     cairo_pattern_add_color_stop_rgba(grad, k / 16.0, rgb[0], rgb[1], rgb[2],
-                                      MAX_ALPHA * (0.12 + 0.88 * k / 16.0));
+                                      MAX_ALPHA * (0.1 + 0.9 * pow(k / 16.0, 1.5)));
   }
   cairo_rectangle(cr, x, y, l.bar_w, l.bar_h);
   cairo_set_source(cr, grad);
