@@ -131,7 +131,9 @@ static int annotate_one(const char *path, const lnl_image *img, void *data) {
                       e->num_regions,
                       e->class_keys,
                       e->class_keys,
-                      {0, 0, img->width, img->height}};
+                      {0, 0, img->width, img->height},
+                      NULL,
+                      "uncertain face"};
   cairo_surface_t *s = to_surface(img);
   cairo_status_t st = cairo_surface_status(s);
   if (st == CAIRO_STATUS_SUCCESS && !lnlr_draw_annotations(s, 0, 0, 1.0, &scene, &r->style))

@@ -308,6 +308,7 @@ lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_imag
     for (int i = 0; i < n; i++) {
       res[i].expression = expr[i];
       scale_regions(ctx->model, &res[i].expression, side, side);
+      lnl_face_assess(ctx->model, &res[i]);
     }
   }
   free(crop);

@@ -155,7 +155,27 @@ typedef struct lnl_face_analysis {
   lnl_result expression;  /* its region rectangles are in aligned-crop pixels */
   int crop_side;          /* the aligned crop is crop_side x crop_side pixels */
   float crop_to_image[6]; /* crop (u, v) -> image: x = m0 u + m1 v + m2, y = m3 u + m4 v + m5 */
+  /* Face quality (lnl_face_assess): the root-mean-square distance between the four landmarks
+   * and the alignment template mapped into the image, in units of the mapped template's eye
+   * distance (-1 without landmarks); whether the fit is plausible for a face (see
+   * LNL_FIT_*), and whether the face counts as confident: detector score at least
+   * LNL_CONFIDENT_SCORE and a plausible fit. Non-human and masked faces mostly fail it. */
+  float landmark_fit;
+  int plausible_fit;
+  int confident;
 } lnl_face_analysis;
+
+/* The face-quality thresholds (measured on photos-dlib, README "Face quality"). */
+#define LNL_CONFIDENT_SCORE 0.75f
+#define LNL_FIT_MAX_ERROR 0.3f     /* landmark_fit above this: implausible */
+#define LNL_FIT_MAX_ROTATION 50.0f /* degrees the fit turns the face, at most */
+#define LNL_FIT_MIN_SCALE 0.75f    /* the aligned crop's face (its side) over the box width */
+#define LNL_FIT_MAX_SCALE 1.35f
+
+/* Fills the face-quality fields of `a` from its face (landmarks, score), crop_side and
+ * crop_to_image (as lnl_align made them), with the model's alignment template.
+ * lnl_analyze calls it; callers that align and classify faces themselves call it after. */
+void lnl_face_assess(const lnl_model *model, lnl_face_analysis *a);
 
 /* Detects every face, aligns each to the geometry of the network's training crops
  * and classifies it. *out is a malloc'd array of *count entries (free()). */

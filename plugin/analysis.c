@@ -443,6 +443,7 @@ LnlferAnalysis *lnlfer_analyze(LnlferEngine *e, GimpDrawable *drawable,
       goto out;
     }
     shift_face(fa, a->area.x, a->area.y);
+    lnl_face_assess(e->model, fa);
     a->count = i + 1;
   }
   if (n == 0) a->message = g_strdup(_("No face was found."));
@@ -478,5 +479,9 @@ lnlr_scene lnlfer_analysis_scene(const LnlferAnalysis *a) {
                       a->num_regions,
                       (const char *const *)a->class_keys,
                       a->class_labels,
-                      {a->area.x, a->area.y, a->area.width, a->area.height}};
+                      {a->area.x, a->area.y, a->area.width, a->area.height},
+                      NULL,
+                      /* TRANSLATORS: under the label of a face that may not be a human face
+                       * (low detector score or implausible landmarks); keep it short. */
+                      _("uncertain face")};
 }

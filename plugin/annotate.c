@@ -12,7 +12,7 @@ typedef struct DrawData {
   lnlr_scene scene;
   const LnlferSettings *settings;
   lnlr_legend_text legend;
-  lnlr_rect *tags; /* the labels' tags, when the labels are text layers */
+  lnlr_label_place *tags; /* the labels' places, when the labels are text layers */
 } DrawData;
 
 static GeglRectangle round_out(lnlr_rect r) {
@@ -79,47 +79,48 @@ static void draw_boxes_and_tags(cairo_t *cr, cairo_surface_t *strip, double x, d
 
 /* Each face's label as an editable text layer on top of `group`, where lnlr_draw_boxes
  * puts its tag; tags[f] is then the tag to draw under it (made to fit the text as GIMP
- * lays it out). FALSE, with no layer added, when GIMP cannot make text layers (no fonts,
- * as with gimp-console --no-fonts). */
+ * lays it out, never larger than the layout's tag: the text shrinks instead, so that it
+ * stays clear of every face). FALSE, with no layer added, when GIMP cannot make text
+ * layers (no fonts, as with gimp-console --no-fonts). */
 static gboolean add_text_labels(GimpImage *image, GimpGroupLayer *group, const lnlr_scene *scene,
-                                lnlr_labels labels, lnlr_rect *tags) {
-  lnlr_label_rects(scene, labels, tags);
+                                lnlr_labels labels, lnlr_label_place *tags) {
+  lnlr_label_layout(scene, labels, tags);
   GimpFont *font = gimp_font_get_by_name("Sans-serif");
   if (!font) font = gimp_context_get_font();
-  GeglColor *white = gegl_color_new("white");
+  GeglColor *white = gegl_color_new("white"), *muted = gegl_color_new("rgb(0.78,0.78,0.78)");
   GList *added = NULL;
   gboolean ok = font != NULL;
   /* The most confident face's label last, on top. */
   for (int f = scene->count - 1; f >= 0 && ok; f--) {
-    if (tags[f].w <= 0) continue;
+    lnlr_label_place *p = &tags[f];
+    if (p->tag.w <= 0) continue;
     char text[512];
-    double px, pad;
+    double px = p->font_px, pad = p->pad;
     lnlr_label_text(scene, f, labels, text, sizeof text);
-    lnlr_label_metrics(scene, f, &px, &pad);
     GimpTextLayer *t = gimp_text_layer_new(image, text, font, px, gimp_unit_pixel());
     ok = t && gimp_image_insert_layer(image, GIMP_LAYER(t), GIMP_LAYER(group), 0);
     if (!ok) break;
     added = g_list_prepend(added, t);
-    gimp_text_layer_set_color(t, white);
-    int x = (int)floor(tags[f].x + pad), y = (int)floor(tags[f].y + pad);
+    gimp_text_layer_set_color(t, scene->faces[f].confident ? white : muted);
+    int x = (int)ceil(p->tag.x + pad), y = (int)ceil(p->tag.y + pad);
     gimp_layer_set_offsets(GIMP_LAYER(t), x, y);
-    int w = gimp_drawable_get_width(GIMP_DRAWABLE(t)),
-        h = gimp_drawable_get_height(GIMP_DRAWABLE(t));
     /* GIMP may lay the text out larger than cairo measured it for the layout: shrink the
-     * font to the room the layout left, so that the tag need not grow over a neighbour's. */
-    double room =
-        fmin((tags[f].x + tags[f].w - pad - x) / w, (tags[f].y + tags[f].h - pad - y) / h);
-    if (room < 1.0) {
-      gimp_text_layer_set_font_size(t, px * room, gimp_unit_pixel());
-      w = gimp_drawable_get_width(GIMP_DRAWABLE(t));
-      h = gimp_drawable_get_height(GIMP_DRAWABLE(t));
+     * font until it fits the room the layout left (a few tries: the size GIMP gives is not
+     * exactly proportional to the font's). */
+    for (int k = 0; k < 4; k++) {
+      int w = gimp_drawable_get_width(GIMP_DRAWABLE(t)),
+          h = gimp_drawable_get_height(GIMP_DRAWABLE(t));
+      double room = fmin((p->tag.x + p->tag.w - pad - x) / w, (p->tag.y + p->tag.h - pad - y) / h);
+      if (room >= 1.0) break;
+      px *= room * 0.98;
+      gimp_text_layer_set_font_size(t, px, gimp_unit_pixel());
     }
-    tags[f] = lnlr_rect_union(tags[f], (lnlr_rect){x - pad, y - pad, w + 2 * pad, h + 2 * pad});
   }
   if (!ok)
     for (GList *l = added; l; l = l->next) gimp_image_remove_layer(image, GIMP_LAYER(l->data));
   g_list_free(added);
   g_object_unref(white);
+  g_object_unref(muted);
   return ok;
 }
 
@@ -159,6 +160,7 @@ static gboolean build(GimpImage *image, GimpDrawable *source, const LnlferAnalys
                       const LnlferSettings *s, const char *json, GimpGroupLayer **group_out,
                       gboolean *attached, GError **error) {
   DrawData dd = {lnlfer_analysis_scene(a), s, lnlfer_legend_text(), NULL};
+  dd.scene.legend = s->region_map ? &dd.legend : NULL; /* the labels keep clear of it */
   GimpLayer *parent = NULL;
   int position = 0;
   if (GIMP_IS_LAYER(source)) {
@@ -187,7 +189,7 @@ static gboolean build(GimpImage *image, GimpDrawable *source, const LnlferAnalys
     GimpLayer *l = add_layer(image, group, _("Boxes and labels"), &a->area, 100.0, error);
     if (!l) return FALSE;
     if (text) {
-      dd.tags = g_new0(lnlr_rect, MAX(1, a->count));
+      dd.tags = g_new0(lnlr_label_place, MAX(1, a->count));
       text = add_text_labels(image, group, &dd.scene, s->labels, dd.tags);
       if (!text) {
         g_clear_pointer(&dd.tags, g_free);
@@ -196,7 +198,7 @@ static gboolean build(GimpImage *image, GimpDrawable *source, const LnlferAnalys
       }
     }
     lnlr_rect extent = lnlr_boxes_extents(&dd.scene, text ? LNLR_LABELS_NONE : s->labels);
-    for (int f = 0; text && f < a->count; f++) extent = lnlr_rect_union(extent, dd.tags[f]);
+    for (int f = 0; text && f < a->count; f++) extent = lnlr_rect_union(extent, dd.tags[f].tag);
     GeglRectangle content = round_out(extent);
     gboolean ok = fill_layer(l, &content, text ? draw_boxes_and_tags : draw_boxes, &dd, error);
     g_free(dd.tags);

@@ -214,6 +214,8 @@ static gboolean draw_preview(GtkWidget *widget, cairo_t *cr, Preview *p) {
     cairo_paint_with_alpha(cr, s.opacity / 100.0);
   }
   if (s.boxes) {
+    lnlr_legend_text legend = lnlfer_legend_text();
+    scene.legend = s.region_map ? &legend : NULL; /* the labels keep clear of it */
     cairo_scale(cr, p->scale, p->scale);
     cairo_translate(cr, -p->rect.x, -p->rect.y);
     lnlr_draw_boxes(cr, &scene, s.labels);

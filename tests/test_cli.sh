@@ -182,7 +182,8 @@ diff = ImageChops.difference(src, out.convert("RGB")).convert("L")
 inside = diff.crop((x + 5, y + 5, x + w - 5, y + h - 5))
 changed_inside = sum(1 for p in inside.getdata() if p > 8) / (inside.width * inside.height)
 changed_all = sum(1 for p in diff.getdata() if p > 8) / (src.width * src.height)
-assert changed_inside > 0.3, changed_inside  # the region map covers the face
+# the region map shows where the network looked (its heavy regions), not the whole face
+assert 0.03 < changed_inside < 0.6, changed_inside
 assert changed_all < 0.3, changed_all       # the rest of the photo shows through
 PY
 "$LNLFER" annotate --weights "$WEIGHTS" --detector "$DETECTOR" --no-boxes --no-region-map \

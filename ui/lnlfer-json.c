@@ -44,6 +44,12 @@ cJSON *lnlj_face(const lnl_face_analysis *a, int num_classes, const char *const 
                  int num_regions, int decimals) {
   const lnl_result *r = &a->expression;
   cJSON *o = lnlj_detection(&a->face, decimals);
+  if (a->landmark_fit >= 0)
+    cJSON_AddItemToObject(o, "landmark_fit", lnlj_number(a->landmark_fit, decimals));
+  else
+    cJSON_AddNullToObject(o, "landmark_fit");
+  cJSON_AddBoolToObject(o, "plausible_fit", a->plausible_fit);
+  cJSON_AddBoolToObject(o, "confident", a->confident);
   lnlj_add_expression(o, r, num_classes, class_keys, decimals);
   cJSON *regions = cJSON_AddArrayToObject(o, "regions");
   for (int i = 0; i < num_regions; i++) {

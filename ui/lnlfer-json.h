@@ -25,10 +25,11 @@ cJSON *lnlj_detection(const lnl_face *face, int decimals);
 void lnlj_add_expression(cJSON *o, const lnl_result *r, int num_classes,
                          const char *const *class_keys, int decimals);
 
-/* The detection's fields, then "label", "probabilities": {class: p} (classes named by
- * class_keys) and "regions": [{"weight", "quad": [[x, y] x 4]}], each region's corners
- * mapped into the image by the face's crop-to-image transform (clockwise from the
- * region's top-left corner in the crop). */
+/* The detection's fields, the face quality ("landmark_fit": number or null without
+ * landmarks, "plausible_fit" and "confident": booleans; lnl_face_assess), then "label",
+ * "probabilities": {class: p} (classes named by class_keys) and "regions": [{"weight", "quad": [[x,
+ * y] x 4]}], each region's corners mapped into the image by the face's crop-to-image transform
+ * (clockwise from the region's top-left corner in the crop). */
 cJSON *lnlj_face(const lnl_face_analysis *face, int num_classes, const char *const *class_keys,
                  int num_regions, int decimals);
 

@@ -26,9 +26,11 @@ int lnlr_draw_annotations(cairo_surface_t *target, double origin_x, double origi
     cairo_surface_destroy(map);
   }
   if (style->boxes && scene->count > 0) {
+    lnlr_scene labelled = *scene; /* the labels keep clear of the legend drawn */
+    labelled.legend = style->region_map ? &style->legend : NULL;
     cairo_scale(cr, scale, scale);
     cairo_translate(cr, -origin_x, -origin_y);
-    lnlr_draw_boxes(cr, scene, style->labels);
+    lnlr_draw_boxes(cr, &labelled, style->labels);
   }
   int ok = cairo_status(cr) == CAIRO_STATUS_SUCCESS;
   cairo_destroy(cr);
