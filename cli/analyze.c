@@ -1,6 +1,5 @@
 /* lnlfer analyze: detect, align and classify every face of each photo. */
 #include <cjson/cJSON.h>
-#include <stb_image_write.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,14 +48,15 @@ static void save_crops(const char *dir, const char *file, const lnl_model *model
   int side = lnl_model_crop_side(model);
   uint8_t *rgb = malloc((size_t)side * side * 3);
   for (int i = 0; rgb && i < n; i++) {
-    char path[1024];
+    char path[1024], why[512];
     float m[6];
     lnl_error err = {0};
     snprintf(path, sizeof path, "%s/%.*s-%d.png", dir,
              (int)(strrchr(base, '.') ? strrchr(base, '.') - base : (long)strlen(base)), base, i);
-    if (lnl_align(model, img, &res[i].face, rgb, m, &err) != LNL_OK ||
-        !stbi_write_png(path, side, side, 3, rgb, side * 3))
-      fprintf(stderr, "lnlfer: cannot write %s\n", path);
+    if (lnl_align(model, img, &res[i].face, rgb, m, &err) != LNL_OK)
+      fprintf(stderr, "lnlfer: %s: %s\n", path, err.message);
+    else if (!cli_image_write(path, rgb, side, side, (size_t)side * 3, why, sizeof why))
+      fprintf(stderr, "lnlfer: %s: %s\n", path, why);
   }
   free(rgb);
 }
