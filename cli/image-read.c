@@ -30,18 +30,18 @@ enum { NUM_LOADERS = sizeof loaders / sizeof loaders[0] };
 static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *message,
                      gpointer data) {}
 
-static int state; /* of libvips: 0 not started, 1 ready, -1 failed to start */
+static int vips_state; /* of libvips: 0 not started, 1 ready, -1 failed to start */
 
 int cli_image_library_ready(void) {
-  if (state) return state > 0;
-  state = -1;
+  if (vips_state) return vips_state > 0;
+  vips_state = -1;
   if (VIPS_INIT("lnlfer")) return 0;
   g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, drop_log, NULL);
   vips_cache_set_max(0); /* one pass over each file: nothing to reuse, memory to free */
   vips_operation_block_set("VipsForeignLoad", TRUE);
   for (int i = 0; i < NUM_LOADERS; i++) vips_operation_block_set(loaders[i].loader, FALSE);
   atexit(vips_shutdown);
-  state = 1;
+  vips_state = 1;
   return 1;
 }
 
@@ -152,7 +152,7 @@ static int read_rows(VipsImage *im, int orientation, cli_image *img) {
 
 static int fail(char *why, size_t why_size, const char *fmt, const char *arg) {
   snprintf(why, why_size, fmt, arg);
-  if (state > 0) vips_error_clear();
+  if (vips_state > 0) vips_error_clear();
   return 0;
 }
 

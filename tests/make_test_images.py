@@ -125,7 +125,7 @@ def make(photo, out, tiny):
 
 if __name__ == "__main__":
     if sys.argv[1] == "--seeds":
-        make("tests/data/astronaut.png", Path(sys.argv[2]), True)
+        make(Path(__file__).parent / "data" / "astronaut.png", Path(sys.argv[2]), True)
         for p in Path(sys.argv[2]).glob("*.expected.png"):
             p.unlink()
     else:
