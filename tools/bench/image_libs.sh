@@ -40,19 +40,20 @@ img.save(f"{d}/photo.png")
 img.save(f"{d}/photo.tif")
 PY
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) logical CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
-for f in photo.jpg photo-orientation6.jpg photo.png photo.tif; do
-  for lib in vips pixbuf gegl lnlfer; do
-    i=0
-    while [ "$i" -lt "$runs" ]; do
+# Interleaved (run, file, library), so that a busy machine slows every library alike.
+run=1
+while [ "$run" -le "$runs" ]; do
+  for f in photo.jpg photo-orientation6.jpg photo.png photo.tif; do
+    for lib in vips pixbuf gegl lnlfer; do
       if [ "$lib" = lnlfer ]; then
         cmd="build/cli/lnlfer detect $dir/$f"
       else
         cmd="$dir/decode-$lib $dir/$f"
       fi
       # shellcheck disable=SC2086 # $cmd is a command line
-      /usr/bin/time -f "%e s %M KB" $cmd 2>"$dir/time" >"$dir/out" || true
-      echo "$f $lib: $(grep -o 'decoded in [0-9.]* s' "$dir/out" || echo '-'); wall $(tail -n 1 "$dir/time")"
-      i=$((i + 1))
+      /usr/bin/time -f "%e s, peak %M KB" $cmd 2>"$dir/time" >"$dir/out" || true
+      echo "run $run $f $lib: $(grep -o 'decoded in [0-9.]* s' "$dir/out" || echo '-'); wall $(tail -n 1 "$dir/time")"
     done
   done
+  run=$((run + 1))
 done
