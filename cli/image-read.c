@@ -133,7 +133,9 @@ static int read_rows(VipsImage *im, int orientation, cli_image *img) {
   int deep = im->BandFmt == VIPS_FORMAT_USHORT;
   int cmyk = im->Type == VIPS_INTERPRETATION_CMYK && bands >= 4;
   size_t row_bytes = VIPS_IMAGE_SIZEOF_LINE(im);
-  int strip = (int)VIPS_CLIP(1, (4 << 20) / (long)row_bytes, h);
+  /* at most 256 rows a request: libvips' bookkeeping grows with the square of the tiles one
+   * request spans (a 35 x 27406 GIF asked for whole took seconds) */
+  int strip = (int)VIPS_CLIP(1, (4 << 20) / (long)row_bytes, VIPS_MIN(h, 256));
   uint8_t *line = malloc((size_t)w * 3);
   VipsRegion *region = vips_region_new(im);
   int ok = line && region;

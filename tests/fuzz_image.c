@@ -2,7 +2,9 @@
  * detection, libvips' decoder, the size bound, the colour conversion to 8-bit RGB and the
  * EXIF orientation on the input. Built with -Dfuzz=true (clang); seeds in
  * tests/fuzz-corpus-image/ (tests/make_test_images.py --seeds; upright.avif, which PIL
- * cannot write, by `vips copy upright.png upright.avif`). The size bound is lowered
+ * cannot write, by `vips copy upright.png upright.avif`; timeout-tall-gif-frame.gif, found by
+ * this fuzzer: a 35 x 27406 frame that took 11 s when decoded in one request). The size
+ * bound is lowered
  * to 4 megapixels here so that a header claiming a huge image does not time the run out. */
 #include <stddef.h>
 #include <stdint.h>
