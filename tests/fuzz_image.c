@@ -4,8 +4,8 @@
  * tests/fuzz-corpus-image/ (tests/make_test_images.py --seeds; upright.avif, which PIL
  * cannot write, by `vips copy upright.png upright.avif`; timeout-tall-gif-frame.gif, found by
  * this fuzzer: a 35 x 27406 frame that took 11 s when decoded in one request). The size
- * bound is lowered
- * to 4 megapixels here so that a header claiming a huge image does not time the run out. */
+ * bound is lowered to 4 megapixels here so that a header claiming a huge image does not
+ * time the run out. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
