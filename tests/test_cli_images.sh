@@ -111,6 +111,13 @@ case $(magic "$tmp/stdout.png") in 89504e470d0a1a0a*) ok "-o - writes PNG to std
 "$PYTHON" -c "import sys; from PIL import Image; assert Image.open(sys.argv[1]).size == (512, 512)" \
   "$tmp/stdout.png" && ok "-o - image complete" || bad "-o - image"
 
+"$LNLFER" annotate "$tmp/in.png" -o "$tmp/j.png" --json - >"$tmp/stdout.json" 2>"$tmp/err" \
+  && "$PYTHON" -c "import json, sys; assert len(json.load(open(sys.argv[1]))['faces']) == 1" \
+    "$tmp/stdout.json" && [ ! -e ./- ] && ok "--json - writes to stdout" || bad "--json -: $(cat "$tmp/err")"
+"$LNLFER" annotate "$tmp/in.png" -o - --json - >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "it is the --json output" "$tmp/err" && ok "-o - with --json - refused" \
+  || bad "-o - --json -: $(cat "$tmp/err")"
+
 "$LNLFER" annotate "$tmp/in.png" -o "$tmp/out.bmp" 2>"$tmp/err"
 [ $? -eq 2 ] && [ ! -e "$tmp/out.bmp" ] && grep -q "unknown image format" "$tmp/err" \
   && ok "unknown extension refused" || bad "unknown extension: $(cat "$tmp/err")"
