@@ -1,7 +1,6 @@
 /* lnlfer analyze: detect, align and classify every face of each photo. */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <stb_image_write.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,11 +49,6 @@ static void csv_face(const lnl_model *model, const char *file, int i, const lnl_
   fputc('\n', stdout);
 }
 
-/* The one place an aligned crop is written (PNG). */
-static int write_crop(const char *path, const uint8_t *rgb, int side) {
-  return stbi_write_png(path, side, side, 3, rgb, side * 3) != 0;
-}
-
 /* DIR/<name>-<i>-<n>.png (malloc'd) of face n of the image at position i: <name> is the
  * file name without its extension. Unique in a run: <i> and <n> are numbers without dashes,
  * so they are read back from the end, and <i> differs between images. */
@@ -74,7 +68,7 @@ static int save_crops(const char *dir, const char *file, int image, const lnl_mo
   int side = lnl_model_crop_side(model), ok = 1;
   uint8_t *rgb = malloc((size_t)side * side * 3);
   for (int i = 0; i < n; i++) {
-    char *path = crop_path(dir, file, image, i);
+    char *path = crop_path(dir, file, image, i), why[512];
     float m[6];
     lnl_error err = {0};
     if (!rgb || !path) {
@@ -86,8 +80,8 @@ static int save_crops(const char *dir, const char *file, int image, const lnl_mo
     if (lnl_align(model, img, &res[i].face, rgb, m, &err) != LNL_OK) {
       fprintf(stderr, "lnlfer: cannot write %s: %s\n", path, err.message);
       ok = 0;
-    } else if (!write_crop(path, rgb, side)) {
-      fprintf(stderr, "lnlfer: cannot write %s\n", path);
+    } else if (!cli_image_write(path, rgb, side, side, (size_t)side * 3, why, sizeof why)) {
+      fprintf(stderr, "lnlfer: %s: %s\n", path, why);
       ok = 0;
     }
     free(path);

@@ -9,14 +9,17 @@
 #include "lnlfer-render.h"
 
 static void help(FILE *out) {
-  fprintf(out, "usage: lnlfer annotate [OPTIONS] IMAGE -o OUT.png\n"
+  fprintf(out, "usage: lnlfer annotate [OPTIONS] IMAGE -o OUT\n"
                "\n"
                "Finds every face of IMAGE, recognises its expression and writes the image with\n"
                "the faces' region maps, boxes and labels drawn over it, as the GIMP plug-in\n"
                "draws them.\n"
                "\n"
-               "  -o, --output FILE   the annotated image (PNG); required\n"
-               "  --json FILE         also write the results there (analyze's JSON of the image)\n"
+               "  -o, --output FILE   the annotated image; required. Its format follows the name:\n"
+               "                      .png, .jpg/.jpeg, .tif/.tiff or .webp; - writes PNG to\n"
+               "                      standard output. Never written over IMAGE or --json.\n"
+               "  --json FILE         also write the results there (analyze's JSON of the image;\n"
+               "                      - for standard output)\n"
                "  --labels WHAT       top-class (default), top-3 (with probabilities) or none\n"
                "  --no-boxes          no boxes and labels\n"
                "  --no-region-map     no region map\n"
@@ -106,11 +109,31 @@ static cairo_surface_t *to_surface(const lnl_image *img) {
   return s;
 }
 
-static int write_json(const char *path, cJSON *o) {
+/* The surface's pixels as packed RGB, in place (each row's 3 bytes a pixel land at or
+ * before where its 4 were read), for the image writer. */
+static uint8_t *pack_rgb(cairo_surface_t *s) {
+  cairo_surface_flush(s);
+  uint8_t *data = cairo_image_surface_get_data(s);
+  int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
+  int stride = cairo_image_surface_get_stride(s);
+  for (int y = 0; y < h; y++) {
+    const uint32_t *src = (const uint32_t *)(void *)(data + (size_t)y * stride);
+    uint8_t *dst = data + (size_t)y * w * 3;
+    for (int x = 0; x < w; x++) {
+      uint32_t p = src[x];
+      dst[3 * x] = (uint8_t)(p >> 16), dst[3 * x + 1] = (uint8_t)(p >> 8),
+              dst[3 * x + 2] = (uint8_t)p;
+    }
+  }
+  return data;
+}
+
+static int write_json(const char *path, cJSON *o, char *why, size_t why_size) {
   char *text = cJSON_Print(o);
-  FILE *f = text ? fopen(path, "w") : NULL;
-  int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-  if (f && fclose(f) != 0) ok = 0;
+  size_t n = text ? strlen(text) : 0;
+  if (text) text[n] = '\n'; /* over the terminating zero: the file ends with a newline */
+  int ok = text ? cli_file_write(path, text, n + 1, why, why_size) : 0;
+  if (!text) snprintf(why, why_size, "not enough memory");
   free(text);
   return ok;
 }
@@ -136,12 +159,16 @@ static int annotate_one(const char *path, const lnl_image *img, void *data) {
                       "uncertain face"};
   cairo_surface_t *s = to_surface(img);
   cairo_status_t st = cairo_surface_status(s);
+  char why[512];
   if (st == CAIRO_STATUS_SUCCESS && !lnlr_draw_annotations(s, 0, 0, 1.0, &scene, &r->style))
     st = CAIRO_STATUS_NO_MEMORY;
-  if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_write_to_png(s, r->output);
   if (st != CAIRO_STATUS_SUCCESS) {
-    fprintf(stderr, "lnlfer: %s: cannot write %s: %s\n", path, r->output,
+    fprintf(stderr, "lnlfer: %s: cannot draw the annotations: %s\n", path,
             cairo_status_to_string(st));
+    failed = 1;
+  } else if (!cli_image_write(r->output, pack_rgb(s), img->width, img->height,
+                              (size_t)img->width * 3, why, sizeof why)) {
+    fprintf(stderr, "lnlfer: %s: %s\n", r->output, why);
     failed = 1;
   }
   cairo_surface_destroy(s);
@@ -151,8 +178,8 @@ static int annotate_one(const char *path, const lnl_image *img, void *data) {
     for (int k = 0; k < n; k++)
       cJSON_AddItemToArray(faces,
                            lnlj_face(&res[k], e->num_classes, e->class_keys, e->num_regions, -1));
-    if (!write_json(r->json, o)) {
-      fprintf(stderr, "lnlfer: cannot write %s\n", r->json);
+    if (!write_json(r->json, o, why, sizeof why)) {
+      fprintf(stderr, "lnlfer: %s: %s\n", r->json, why);
       failed = 1;
     }
     cJSON_Delete(o);
@@ -160,6 +187,32 @@ static int annotate_one(const char *path, const lnl_image *img, void *data) {
   fprintf(stderr, "%s: %d face%s\n", path, n, n == 1 ? "" : "s");
   free(res);
   return failed ? CLI_EXIT_FAILED : n > 0 ? CLI_EXIT_OK : CLI_EXIT_NO_FACE;
+}
+
+/* Before any work: a known output format, and neither output over an input or the other. */
+static int outputs_allowed(const run *r, const char *image, const cli_options *o) {
+  char why[512];
+  if (cli_out_format_of(r->output) == CLI_OUT_UNKNOWN) {
+    fprintf(stderr, "lnlfer annotate: %s: unknown image format (the name must end in %s)\n",
+            r->output, CLI_OUT_FORMATS);
+    return 0;
+  }
+  const cli_named_file inputs[] = {{image, "the input image"},
+                                   {o->weights, "the --weights file"},
+                                   {o->detector, "the --detector file"},
+                                   {r->json, "the --json output"}};
+  if (!cli_output_check(r->output, inputs, 4, why, sizeof why)) {
+    fprintf(stderr, "lnlfer annotate: not writing %s: %s\n", r->output, why);
+    return 0;
+  }
+  const cli_named_file for_json[] = {{image, "the input image"},
+                                     {o->weights, "the --weights file"},
+                                     {o->detector, "the --detector file"}};
+  if (r->json && !cli_output_check(r->json, for_json, 3, why, sizeof why)) {
+    fprintf(stderr, "lnlfer annotate: not writing %s: %s\n", r->json, why);
+    return 0;
+  }
+  return 1;
 }
 
 int cmd_annotate(int argc, char **argv) {
@@ -180,10 +233,11 @@ int cmd_annotate(int argc, char **argv) {
   if (status >= 0) return status;
   if (!r.output || o.first_image != argc - 1) {
     fprintf(stderr, r.output ? "lnlfer annotate: give one image\n"
-                             : "lnlfer annotate: -o OUT.png is required\n");
+                             : "lnlfer annotate: -o OUT is required\n");
     help(stderr);
     return 2;
   }
+  if (!outputs_allowed(&r, argv[o.first_image], &o)) return 2;
   if (!cli_engine_open(&r.engine, &o, CLI_WEIGHTS | CLI_DETECTOR)) return 1;
   status = cli_each_image(argc, argv, o.first_image, annotate_one, &r);
   cli_engine_close(&r.engine);

@@ -286,7 +286,7 @@ int cmd_bench(int argc, char **argv) {
       return 1;
     }
     if (!cli_image_load(photo, &img, why, sizeof why)) {
-      fprintf(stderr, "lnlfer: %s: cannot read image: %s\n", photo, why);
+      fprintf(stderr, "lnlfer: %s: %s\n", photo, why);
       lnl_detector_close(det);
       lnl_model_close(model);
       return 1;

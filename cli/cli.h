@@ -20,14 +20,9 @@ enum {
                            its face could not be aligned; it was classified as framed) */
 };
 
-/* An RGB image decoded from a file; free with cli_image_free. */
-typedef struct cli_image {
-  uint8_t *pixels;
-  int width, height;
-} cli_image;
+#include "image-read.h"
+#include "image-write.h"
 
-int cli_image_load(const char *path, cli_image *img, char *why, size_t why_size);
-void cli_image_free(cli_image *img);
 lnl_image cli_image_view(const cli_image *img);
 
 /* Opens --weights, else $LNLFER_WEIGHTS (when set, it must name a readable file), else the

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <stb_image.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,21 +7,6 @@
 
 #define EXPRESSION_FILE "lnlfer-expression.safetensors"
 #define DETECTOR_FILE "blazeface-back.safetensors"
-
-int cli_image_load(const char *path, cli_image *img, char *why, size_t why_size) {
-  int channels;
-  img->pixels = stbi_load(path, &img->width, &img->height, &channels, 3);
-  if (!img->pixels) {
-    snprintf(why, why_size, "%s", stbi_failure_reason());
-    return 0;
-  }
-  return 1;
-}
-
-void cli_image_free(cli_image *img) {
-  stbi_image_free(img->pixels);
-  img->pixels = NULL;
-}
 
 lnl_image cli_image_view(const cli_image *img) {
   return (lnl_image){img->pixels, img->width, img->height, (size_t)img->width * 3};

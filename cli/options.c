@@ -166,7 +166,7 @@ int cli_each_image(int argc, char **argv, int first, cli_image_func fn, void *da
     cli_image img;
     char why[256];
     if (!cli_image_load(argv[i], &img, why, sizeof why)) {
-      fprintf(stderr, "lnlfer: %s: cannot read image: %s\n", argv[i], why);
+      fprintf(stderr, "lnlfer: %s: %s\n", argv[i], why);
       failures++;
       continue;
     }

@@ -67,6 +67,9 @@
 
 (define (lnlfer-annotate-file path out-dir)
   (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE path)))
+         ;; a batch load keeps a photo as stored; turn it upright (its EXIF orientation) as
+         ;; the interactive load and lnlfer's CLI do, so that the boxes agree with the CLI's
+         (upright (gimp-image-policy-rotate img FALSE))
          (layer (car (gimp-image-get-selected-drawables img)))
          (result (plug-in-lnlfer #:run-mode RUN-NONINTERACTIVE #:image img #:drawables layer))
          (stem (string-append out-dir "/" (lnlfer-strip-extension (lnlfer-basename path))

@@ -102,7 +102,7 @@ python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))[0]["aligned"] 
 
 "$LNLFER" classify --weights "$WEIGHTS" "$tmp/bad.png" "$SAMPLE" >"$tmp/mixed.csv" 2>"$tmp/err"
 [ $? -eq 1 ] && ok "bad image exits 1" || bad "bad image exit code"
-grep -q "cannot read image" "$tmp/err" && ok "bad image message" || bad "bad image message"
+grep -q "bad.png: not an image format lnlfer can read" "$tmp/err" && ok "bad image message" || bad "bad image message"
 [ "$(wc -l <"$tmp/mixed.csv")" -eq 2 ] && ok "good image still classified" || bad "mixed run rows"
 
 head -c 100 "$WEIGHTS" >"$tmp/trunc.safetensors"

@@ -125,6 +125,21 @@ if [ -s "$OUT/folder/astronaut-lnlfer.png" ] && [ -s "$OUT/folder/astronaut-lnlf
   pass "folder batch: annotated PNG and XCF saved"
 else fail "folder batch: astronaut-lnlfer.png / .xcf missing"; fi
 
+# A phone's photo stored on its side (EXIF orientation 6): turned upright as lnlfer's CLI
+# reads it, so that both give the same boxes (the astronaut's face, x about 170-180).
+mkdir -p "$WORK/turned" "$OUT/turned"
+python3 -c "import sys; from PIL import Image; e = Image.Exif(); e[0x0112] = 6
+Image.open(sys.argv[1]).convert('RGB').transpose(Image.Transpose.ROTATE_90).save(sys.argv[2], quality=95, exif=e.tobytes())" \
+  "$SRC/tests/data/astronaut.png" "$WORK/turned/astronaut-turned.jpg"
+gimp_batch "$OUT/logs/turned.log" plug-in-script-fu-eval \
+  "(load \"$SRC/plugin/lnlfer-batch.scm\")
+   (lnlfer-annotate-folder \"$WORK/turned\" \"*.jpg\" \"$OUT/turned\" \"$OUT/turned/faces.csv\")"
+if grep -q '^"[^"]*astronaut-turned.jpg",0,1[78][0-9.]*,' "$OUT/turned/faces.csv" 2>/dev/null; then
+  pass "folder batch: an EXIF-turned JPEG is turned upright: $(sed -n 2p "$OUT/turned/faces.csv")"
+else
+  fail "folder batch: EXIF-turned JPEG: $(cat "$OUT/turned/faces.csv" 2>/dev/null)"
+fi
+
 echo "== missing and corrupt weights"
 head -c 4096 /dev/urandom >"$WORK/corrupt.safetensors"
 printf '\377\000\000\000\000\000\000\000{' >"$WORK/truncated.safetensors"
