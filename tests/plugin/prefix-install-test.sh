@@ -76,12 +76,20 @@ if grep -q "libopenblas" "$OUT/logs/prefix-needed.txt"; then
     fail "cblas: cblas_sgemm not bound to a library defining it: '$binding'"
   fi
 else
+  echo "static: linked $(grep -o '[^ ]*libopenblas[^ ]*\.a' "$WORK/build/build.ninja" | sort -u | tr '\n' ' ')"
   nm "$WORK/build/plugin/lnlfer" | grep " cblas_sgemm$"
-  if nm "$WORK/build/plugin/lnlfer" | grep -q " T cblas_sgemm$" && [ -z "$binding" ] &&
-    ! nm -D --undefined-only "$PLUGIN" | grep -q cblas_; then
+  if nm "$WORK/build/plugin/lnlfer" | grep -q " [Tt] cblas_sgemm$" && [ -z "$binding" ] &&
+    ! nm -D --undefined-only "$PLUGIN" | grep -q cblas_ && grep -q "binding file" "$WORK"/bind.*; then
     pass "cblas: OpenBLAS linked statically: cblas_sgemm is the plug-in's own (no libopenblas NEEDED, no binding to another object)"
   else
     fail "cblas: no libopenblas NEEDED, but cblas_sgemm is not the plug-in's own: '$binding'"
+  fi
+  # The copy must not be exported: a libopenblas.so that GEGL loads into the plug-in would
+  # bind to its globals.
+  if nm -D --defined-only "$PLUGIN" | grep -E " (cblas_sgemm|gotoblas|blas_[a-z_]*)$" >"$WORK/exported"; then
+    fail "cblas: the plug-in exports OpenBLAS symbols: $(head -n 3 "$WORK/exported" | tr '\n' ' ')"
+  else
+    pass "cblas: the static OpenBLAS's symbols are not exported"
   fi
 fi
 
