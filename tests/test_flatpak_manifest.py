@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks flatpak/org.gimp.GIMP.Plugin.Lnlfer.json without the Flatpak runtime: it parses
-(flatpak-builder --show-manifest too, where flatpak-builder is installed), it is the GIMP 3
+(with flatpak-builder --show-manifest too, where flatpak-builder is installed: it must know
+every key), it is the GIMP 3
 extension (id, branch, runtime, build-extension, prefix), cJSON and OpenBLAS are modules with
 pinned archives (URL and a sha256), OpenBLAS is built static only, and the lnlfer module's
 meson options exist (meson_options.txt or meson's built-ins) and install the plug-in under
@@ -57,6 +58,17 @@ check("lnlfer: plug-in enabled", "-Dplugin=enabled" in opts, opts)
 if shutil.which("flatpak-builder"):
     r = subprocess.run(["flatpak-builder", "--show-manifest", path], capture_output=True, text=True)
     check("flatpak-builder --show-manifest", r.returncode == 0, r.stderr)
+    if r.returncode == 0:
+        # flatpak-builder drops the keys it does not know: a misspelt key shows as lost.
+        shown = json.loads(r.stdout)
+
+        def lost(a, b):
+            return sorted(k for k in a if k != "//" and k not in b)
+
+        check("flatpak-builder knows every key", lost(m, shown) == [], lost(m, shown))
+        for mine, theirs in zip(m["modules"], shown.get("modules", [])):
+            check("flatpak-builder knows every key of module " + mine["name"],
+                  lost(mine, theirs) == [], lost(mine, theirs))
 else:
     print("skip - flatpak-builder not installed: checked as JSON only")
 sys.exit(1 if failures else 0)
