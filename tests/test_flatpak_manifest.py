@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 src = sys.argv[1]
 path = src + "/flatpak/org.gimp.GIMP.Plugin.Lnlfer.json"
@@ -56,7 +57,9 @@ check("lnlfer: static OpenBLAS", "-Dstatic-openblas=true" in opts, opts)
 check("lnlfer: plug-in enabled", "-Dplugin=enabled" in opts, opts)
 
 if shutil.which("flatpak-builder"):
-    r = subprocess.run(["flatpak-builder", "--show-manifest", path], capture_output=True, text=True)
+    with tempfile.TemporaryDirectory() as scratch:  # it leaves a .flatpak-builder/ in its cwd
+        r = subprocess.run(["flatpak-builder", "--show-manifest", path], capture_output=True,
+                           text=True, cwd=scratch)
     check("flatpak-builder --show-manifest", r.returncode == 0, r.stderr)
     if r.returncode == 0:
         # flatpak-builder drops the keys it does not know: a misspelt key shows as lost.
