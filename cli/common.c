@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "program-dir.h"
 
 #define EXPRESSION_FILE "lnlfer-expression.safetensors"
 #define DETECTOR_FILE "blazeface-back.safetensors"
@@ -22,8 +23,8 @@ static char *join_path(const char *dir, const char *file) {
 
 /* The weights file to use (malloc'd): the argument; else $ENV_VAR, which, when set (and not
  * empty), must name a readable file, so that a mistyped name is an error and not another
- * file silently used; else the installed data dir, the source tree. Returns NULL after
- * printing why. */
+ * file silently used; else weights/ beside the executable (in the build tree, meson links it
+ * to the source tree's weights), the installed data dir. Returns NULL after printing why. */
 static char *find_weights(const char *arg, const char *env_var, const char *file) {
   if (arg) return strdup(arg);
   const char *env = getenv(env_var);
@@ -32,7 +33,11 @@ static char *find_weights(const char *arg, const char *env_var, const char *file
     fprintf(stderr, "lnlfer: %s=%s: cannot read it: %s\n", env_var, env, strerror(errno));
     return NULL;
   }
-  char *candidates[] = {join_path(LNLFER_DATADIR, file), join_path(LNLFER_SOURCE_WEIGHTS, file)};
+  char *program_dir = cli_program_dir();
+  char *beside = program_dir ? join_path(program_dir, "weights") : NULL;
+  free(program_dir);
+  char *candidates[] = {beside ? join_path(beside, file) : NULL, join_path(LNLFER_DATADIR, file)};
+  free(beside);
   enum { N = sizeof candidates / sizeof candidates[0] };
   char *found = NULL;
   for (size_t i = 0; i < N && !found; i++)

@@ -27,7 +27,6 @@ static char *find_weights(const char *env_var, const char *file, GError **error)
   char *candidates[] = {
       g_build_filename(plugin_dir, "weights", file, NULL),
       g_build_filename(LNLFER_DATADIR, file, NULL),
-      g_build_filename(LNLFER_SOURCE_WEIGHTS, file, NULL),
   };
   char *found = NULL;
   GString *looked = g_string_new(NULL);

@@ -14,8 +14,8 @@ typedef struct LnlferEngine {
 } LnlferEngine;
 
 /* Opens the expression and detector weights: $LNLFER_WEIGHTS / $LNLFER_DETECTOR, else the
- * files installed next to the plug-in (weights/), in the data directory, or in the
- * source tree this plug-in was built from. */
+ * files next to the plug-in (weights/: a per-user install; in the build tree, a link to the
+ * source tree's weights) or in the installed data directory. */
 gboolean lnlfer_engine_open(LnlferEngine *engine, GError **error);
 void lnlfer_engine_close(LnlferEngine *engine);
 

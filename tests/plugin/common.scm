@@ -7,7 +7,12 @@
 ; A real group photo (MIT licence: tests/data/face-api-sample5.NOTICE.md), five faces.
 (define group-photo (string-append srcdir "/tests/data/face-api-sample5.jpg"))
 
-(define (say . xs) (for-each display xs) (newline))
+; A line of strings is written with one display, so that messages other processes write to
+; the same log cannot split it (a COMPARE line was once cut in two by a file-png warning).
+(define (say . xs)
+  (if (and (pair? xs) (not (memq #f (map string? xs))))
+      (display (string-append (apply string-append xs) "\n"))
+      (begin (for-each display xs) (newline))))
 (define (check name ok . detail)
   (if ok (say "PASS " name) (apply say "FAIL " name ": " detail)))
 

@@ -47,7 +47,9 @@ pass() { PASSES=$((PASSES + 1)); echo "PASS $*"; }
 fail() { FAILS=$((FAILS + 1)); echo "FAIL $*"; }
 
 # A GIMP profile with the plug-in installed as GIMP 3 wants it (plug-ins/lnlfer/lnlfer, catalogs
-# in plug-ins/lnlfer/locale); the weights are found in the source tree. Profiles after the
+# in plug-ins/lnlfer/locale), with the weights beside it as a per-user install has them
+# (plug-ins/lnlfer/weights, here a link to the source tree's: the plug-in has no build-tree
+# path compiled in). Profiles after the
 # first are copies of it, so that GIMP does not query all its plug-ins again (minutes on a
 # busy machine), only lnlfer, whose copy is newer.
 new_profile() { # DIR
@@ -55,6 +57,7 @@ new_profile() { # DIR
   mkdir -p "$1/plug-ins/lnlfer"
   rm -rf "$1/plug-ins/lnlfer/locale"
   cp "$BUILD/plugin/lnlfer" "$1/plug-ins/lnlfer/lnlfer"
+  ln -sfn "$SRC/weights" "$1/plug-ins/lnlfer/weights"
   touch "$1/plug-ins/lnlfer/lnlfer"
   for _mo in "$BUILD"/po/*/LC_MESSAGES/lnlfer.mo; do
     [ -f "$_mo" ] || continue
