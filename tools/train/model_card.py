@@ -118,8 +118,8 @@ def regions_text(res):
              f"uniform weights: {any_set['entropy_max_nats']:.3f} nats.\n")
     for name, r in sets.items():
         nreg = len(r["mean_drop_per_region"])
-        text += (f"\nMean weight per region by true class, {name} (last row: the mean drop of "
-                 f"the predicted class's probability when the region is greyed):\n\n"
+        text += (f"\nMean weight per region by true class, {name} (last row: the mean drop\n"
+                 f"of the predicted class's probability when the region is greyed):\n\n"
                  "| class | faces | " + " | ".join(f"w{i}" for i in range(nreg)) + " |\n"
                  + "|---" * (nreg + 2) + "|\n")
         for c, w in r["mean_weight_per_class"].items():
@@ -206,7 +206,8 @@ def main():
         "fer_acc": f"{100 * fer['accuracy']:.2f} %", "fer_mca": f"{100 * fer['mean_class_accuracy']:.2f} %",
         "fer_n": fer["images"], "ferb_acc": f"{100 * ferb['accuracy']:.2f} %",
         "ferb_mca": f"{100 * ferb['mean_class_accuracy']:.2f} %", "ferb_n": ferb["images"],
-        "ferb_confusion": confusion_table(ferb), "regions": regions_text(regions), "raf_acc": f"{100 * raf['accuracy']:.2f} %",
+        "ferb_confusion": confusion_table(ferb), "regions": regions_text(regions),
+        "raf_acc": f"{100 * raf['accuracy']:.2f} %",
         "raf_mca": f"{100 * raf['mean_class_accuracy']:.2f} %", "raf_n": raf["images"],
         "fer_confusion": confusion_table(fer), "raf_confusion": confusion_table(raf),
         "curve": curve, "figure": args.figure, "align": align,

@@ -9,7 +9,8 @@
 # reference protocol; RAF-DB validation part; detect + align loss; region weights against
 # greyed-out regions), draws the region-weight figure and writes weights/MODEL_CARD.md from
 # the log and those measurements.
-# The evaluation results are kept in RUN/eval-*.json.
+# The evaluation results are kept in RUN/eval-*.json. region_eval.py reads (and adds to)
+# the trainer's landmarks file, runs/cache/landmarks.json unless LANDMARKS names another.
 set -eu
 cd "$(dirname "$0")/../.."
 RUN=${1:-runs/main}
@@ -30,5 +31,6 @@ $PY tools/eval/region_eval.py "$DATA" --weights "$W" --landmarks "${LANDMARKS:-r
   --json "$RUN/eval-regions.json"
 $PY tools/train/plot_regions.py "$RUN/log.jsonl" -o weights/region-weights.png
 $PY tools/train/model_card.py --log "$RUN/log.jsonl" --weights "$W" --fer "$RUN/eval-fer.json" \
-  --raf "$RUN/eval-raf.json" --align "$RUN/eval-align.json" --regions "$RUN/eval-regions.json" --figure region-weights.png \
+  --raf "$RUN/eval-raf.json" --align "$RUN/eval-align.json" --regions "$RUN/eval-regions.json" \
+  --figure region-weights.png \
   --template tools/train/MODEL_CARD.template.md --out weights/MODEL_CARD.md

@@ -15,6 +15,12 @@ yardsticks ((a) arg-max of the votes, the trainer's de-duplicated set; (b) the F
 reference protocol, data.ferplus_reference_label, on that set) and the RAF-DB validation
 part (arg-max over its seven classes): accuracy, mean per-class accuracy, confusion matrix.
 RUN/best.pt keeps the EMA weights of the best mean of FER+ (a) and RAF-DB accuracy.
+
+--predict OUT: instead of training, RUN/best.pt predicts every image of the four splits
+(without augmentation) into OUT, in tools/train/teacher.py's format (.npz with split, name,
+probs; OUT.json with the validation accuracies), for the LNL trainer's recipe `teacher`
+(distillation). Its de-duplication is of the colour images, so it keeps every name that
+the grey trainer keeps.
 """
 import argparse
 import json
@@ -44,6 +50,7 @@ def parse_args():
                    help="folder for the decoded datasets")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bench", type=int, default=0, help="time N training steps and exit")
+    p.add_argument("--predict", metavar="OUT", help="write RUN/best.pt's predictions to OUT and exit")
     return p.parse_args()
 
 
@@ -102,6 +109,31 @@ def grey_some(x, p, gen):
     return torch.where(pick, luma, x)
 
 
+def write_predictions(run, splits, labels, out):
+    ck = torch.load(os.path.join(run, "best.pt"))
+    model = Teacher(len(CLASSES), ck["recipe"]["dropout"]).to(memory_format=torch.channels_last)
+    model.load_state_dict(ck["ema"])
+    split_col, names, probs, acc = [], [], [], {}
+    for s in ("fer_train", "fer_valid", "raf_train", "raf_valid"):
+        x, _, n = splits[s]
+        pr = predict(model, x)
+        split_col += [s] * len(n)
+        names += [str(v) for v in n]
+        probs.append(pr)
+        if s == "fer_valid":
+            acc["fer_valid"] = score(pr, labels["fer_a"])["acc"]
+            acc["fer_valid_reference"] = score(pr, labels["fer_b"])["acc"]
+        elif s == "raf_valid":
+            acc["raf_valid"] = score(pr, labels["raf"], seven=True)["acc"]
+    np.savez_compressed(out, split=np.array(split_col), name=np.array(names),
+                        probs=np.concatenate(probs).astype(np.float32))
+    member = {"run": "faceres-teacher " + os.path.basename(os.path.normpath(run)),
+              "epoch": ck["epoch"], "recipe": ck["recipe"], **acc}
+    with open(out + ".json", "w") as f:
+        json.dump({"runs": [member], **acc, "provenance": ck.get("provenance")}, f, indent=1)
+    print(f"wrote {out}", {k: round(v, 4) for k, v in acc.items()})
+
+
 def main():
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -115,6 +147,9 @@ def main():
     splits = load_splits(args.data, data_config(rec), args.cache, "native")
     print({k: len(v[0]) for k, v in splits.items()}, f"loaded in {time.time() - t0:.0f}s", flush=True)
     labels = validation_labels(splits, args.data)
+    if args.predict:
+        write_predictions(args.run, splits, labels, args.predict)
+        return
     raf_y = splits["raf_train"][1]
     raf_y = raf_y * (1 - rec["raf_label_smoothing"]) + rec["raf_label_smoothing"] / raf_y.shape[1]
     train_x = torch.from_numpy(np.concatenate([splits["fer_train"][0], splits["raf_train"][0]]))
