@@ -125,6 +125,39 @@ def similarity_shape(sim):
             np.array([0.5 * a - 0.5 * b + tx, 0.5 * b + 0.5 * a + ty]))
 
 
+def stored(img, cfg):
+    """An image as the splits store it: to_unit's [0, 1] float32, or with cfg "store"
+    "uint8" the same rounded to 0..255 bytes (a quarter of the memory, for large colour
+    inputs such as the teacher's)."""
+    x = to_unit(img, cfg)
+    if cfg.get("store", "float32") == "uint8":
+        return np.clip(np.rint(x * np.float32(255)), 0, 255).astype(np.uint8)
+    return x
+
+
+def ferplus_reference_label(votes):
+    """The FERPlus reference protocol's label (Microsoft's FERPlus code, "majority" mode,
+    which published FER+ results use) for one image's ten votes in FERPLUS_COLUMNS order:
+    every vote count of 1 is set to 0, and the image is kept only when its top class then
+    has more than half of the remaining votes; the class index (0..7), or None when the
+    image is dropped (no such majority, or the majority is unknown / NF)."""
+    v = np.array([0.0 if float(c) <= 1.0 else float(c) for c in votes], np.float64)
+    top = int(np.argmax(v))
+    if not v[top] > 0.5 * v.sum() or top >= 8:
+        return None
+    return top
+
+
+def ferplus_votes(folder):
+    """{file name: its ten votes} from a FER+ split's label.csv."""
+    out = {}
+    with open(os.path.join(folder, "label.csv"), newline="") as f:
+        for row in csv.reader(f):
+            if row and row[0].endswith(".png"):
+                out[row[0]] = [float(v) for v in row[2:12]]
+    return out
+
+
 def read_ferplus(folder, classes, cfg, geometry=None):
     xs, ys, names = [], [], []
     with open(os.path.join(folder, "label.csv"), newline="") as f:
@@ -141,7 +174,7 @@ def read_ferplus(folder, classes, cfg, geometry=None):
             img = load_image(path)
             if geometry is not None:
                 img = warp_similarity(img, geometry[key_of(path)])
-            xs.append(to_unit(img, cfg))
+            xs.append(stored(img, cfg))
             ys.append(dist / dist.sum())
             names.append(row[0])
     return np.stack(xs), np.stack(ys), names
@@ -161,7 +194,7 @@ def read_rafdb(folder, classes, cfg, validation, raf_crop, geometry=None):
                 img = warp_similarity(img, geometry[key_of(os.path.join(sub, name))])
             elif raf_crop == "ferplus":
                 img = warp_similarity(img, RAF_TO_FERPLUS)
-            xs.append(to_unit(img, cfg))
+            xs.append(stored(img, cfg))
             ys.append(y)
             names.append(name)
     return np.stack(xs), np.stack(ys), names
@@ -216,8 +249,10 @@ def load_splits(data_dir, cfg, cache_dir, raf_crop="native", aligned=None):
     geometry = RAF_TO_FERPLUS if raf_crop == "ferplus" else None
     if aligned is not None:
         geometry = hashlib.md5(repr(sorted(aligned.items())).encode()).hexdigest()
-    key = hashlib.md5(repr((cfg["input_size"], cfg["input_channels"], geometry,
-                            os.path.abspath(data_dir))).encode()).hexdigest()[:10]
+    shape = (cfg["input_size"], cfg["input_channels"], geometry, os.path.abspath(data_dir))
+    if cfg.get("store", "float32") != "float32":  # keys of float32 caches as before
+        shape += (cfg["store"],)
+    key = hashlib.md5(repr(shape).encode()).hexdigest()[:10]
     path = os.path.join(cache_dir, f"splits-{key}.npz")
     if os.path.exists(path):
         z = np.load(path, allow_pickle=False)

@@ -6,8 +6,14 @@ C engine (`lnlfer classify`), so the numbers are those of what users run.
     /usr/bin/python3 tools/train/evaluate.py ../shared/data/rafdb --raf-split valid
 
 Folder kinds, detected automatically:
-- FER+ split (has label.csv with ten annotator votes): label = majority vote, images whose
-  majority is unknown/NF dropped; 8 classes.
+- FER+ split (has label.csv with ten annotator votes), scored with two yardsticks, 8
+  classes each:
+  (a) label = arg-max of the ten votes (first on ties), images whose arg-max is unknown/NF
+      dropped, duplicates counted once (as the trainer measures);
+  (b) the FERPlus reference protocol that published FER+ results use
+      (data.ferplus_reference_label: vote counts of 1 set to 0, an image kept only when its
+      top class has more than half of the remaining votes, unknown/NF dropped), on every
+      listed image as that protocol does (no de-duplication).
 - RAF-DB root (train/0..6 folders): --raf-split valid|train|all selects our fixed
   validation part (md5 of the file name mod 10 == 0); 7 classes, scored by arg-max over
   the 7 (no contempt). The crops are framed as the weights were trained (their recipe's
@@ -16,8 +22,9 @@ Folder kinds, detected automatically:
 - Weights trained on aligned crops (recipe crop "aligned"): `lnlfer classify` finds the face
   in each crop and aligns it first, as in training (its --align auto).
 - Any folder whose subfolders are class names (neutral, happiness, ...): one class each.
-Duplicate images (same decoded pixels) are counted once.
-Prints accuracy, mean per-class accuracy and the confusion matrix; --json writes them.
+Duplicate images (same decoded pixels) are counted once, except under FER+'s yardstick (b).
+Prints accuracy, mean per-class accuracy and the confusion matrix (for FER+ of both
+yardsticks); --json writes them (FER+: (a) at the top level, (b) under "reference").
 """
 import argparse
 import csv
@@ -33,7 +40,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import FERPLUS_COLUMNS, RAF_FOLDERS, RAF_TO_FERPLUS, load_image, raf_is_validation  # noqa: E402
+from data import (FERPLUS_COLUMNS, RAF_FOLDERS, RAF_TO_FERPLUS, ferplus_reference_label,  # noqa: E402
+                  load_image, raf_is_validation)
 from model_card import read_metadata  # noqa: E402
 from preprocess import warp_similarity  # noqa: E402
 
@@ -55,6 +63,20 @@ def ferplus_items(folder):
             if top < 8 and os.path.exists(path):
                 items.append((path, CLASSES.index(FERPLUS_COLUMNS[top])))
     return items, CLASSES
+
+
+def ferplus_reference_items(folder):
+    """(path, label) of every listed image that the FERPlus reference protocol keeps."""
+    items = []
+    with open(os.path.join(folder, "label.csv"), newline="") as f:
+        for row in csv.reader(f):
+            if not row or not row[0].endswith(".png"):
+                continue
+            label = ferplus_reference_label([float(v) for v in row[2:12]])
+            path = os.path.join(folder, row[0])
+            if label is not None and os.path.exists(path):
+                items.append((path, CLASSES.index(FERPLUS_COLUMNS[label])))
+    return items
 
 
 def rafdb_items(folder, split):
@@ -142,8 +164,9 @@ def main():
     if not items:
         sys.exit(f"no labelled images found in {args.folder}")
     items = dedup(items)
+    ref_items = ferplus_reference_items(args.folder) if kind == "ferplus" else None
     with tempfile.TemporaryDirectory() as tmp:
-        inputs = {path: path for path, _ in items}
+        inputs = {path: path for path, _ in items + (ref_items or [])}
         raf_crop = args.raf_crop
         if raf_crop == "auto":
             raf_crop = weights_raf_crop(args.weights or DEFAULT_WEIGHTS)
@@ -151,7 +174,24 @@ def main():
             inputs = recropped(items, tmp)
             kind += "-ferplus-geometry"
         by_input = classify(args.lnlfer, args.weights, list(inputs.values()), args.threads)
-    probs = {path: by_input[inputs[path]] for path, _ in items}
+    results = [(kind, score(items, {p: by_input[inputs[p]] for p, _ in items}, scored, args.folder,
+                            kind))]
+    if ref_items is not None:
+        results.append((kind + "-reference", score(ref_items, {p: by_input[inputs[p]] for p, _ in ref_items},
+                                                   scored, args.folder, kind + "-reference")))
+    for name, result in results:
+        print_result(name, result, name.endswith("-reference"))
+    if args.json:
+        out = results[0][1]
+        if len(results) > 1:
+            out = dict(out, reference=results[1][1])
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1)
+
+
+def score(items, probs, scored, folder, kind):
+    """Accuracy, mean per-class accuracy and confusion matrix of arg-max predictions over
+    the scored classes."""
     idx = [CLASSES.index(c) for c in scored]
     conf = np.zeros((len(scored), len(scored)), np.int64)
     for path, label in items:
@@ -159,21 +199,25 @@ def main():
         conf[idx.index(label), idx.index(pred)] += 1
     per_class = np.diag(conf) / np.maximum(conf.sum(1), 1)
     present = conf.sum(1) > 0
-    result = {"folder": args.folder, "kind": kind, "images": int(conf.sum()),
-              "accuracy": float(np.trace(conf) / conf.sum()),
-              "mean_class_accuracy": float(per_class[present].mean()),
-              "classes": scored, "per_class_accuracy": [float(v) for v in per_class],
-              "confusion": conf.tolist()}
-    print(f"{kind}: {result['images']} images (duplicates removed)")
+    return {"folder": folder, "kind": kind, "images": int(conf.sum()),
+            "accuracy": float(np.trace(conf) / conf.sum()),
+            "mean_class_accuracy": float(per_class[present].mean()),
+            "classes": scored, "per_class_accuracy": [float(v) for v in per_class],
+            "confusion": conf.tolist()}
+
+
+def print_result(kind, result, reference):
+    how = ("FERPlus reference protocol, every listed image" if reference
+           else "duplicates removed")
+    print(f"{kind}: {result['images']} images ({how})")
     print(f"accuracy {100 * result['accuracy']:.2f} %   "
           f"mean per-class accuracy {100 * result['mean_class_accuracy']:.2f} %")
     print("confusion matrix (rows: true, columns: predicted)")
+    scored, conf = result["classes"], result["confusion"]
     print(" " * 10 + "".join(f"{c[:8]:>9}" for c in scored) + "   recall")
     for i, c in enumerate(scored):
-        print(f"{c:<10}" + "".join(f"{v:9d}" for v in conf[i]) + f"   {100 * per_class[i]:5.1f}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
+        print(f"{c:<10}" + "".join(f"{v:9d}" for v in conf[i])
+              + f"   {100 * result['per_class_accuracy'][i]:5.1f}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,13 @@ file's metadata and the JSON written by the evaluation commands.
     /usr/bin/python3 tools/train/model_card.py --log runs/main/log.jsonl \
         --weights weights/lnlfer-expression.safetensors \
         --fer runs/eval-fer.json --raf runs/eval-raf.json [--align runs/eval-align.json] \
-        --figure region-weights.png --out weights/MODEL_CARD.md
+        --regions runs/eval-regions.json --figure region-weights.png --out weights/MODEL_CARD.md
+
+--fer is evaluate.py's FER+ JSON with both yardsticks ((a) arg-max, (b) the FERPlus
+reference protocol under "reference"); --regions tools/eval/region_eval.py's JSON.
+--from-card CARD instead of --log/--align: the per-epoch table and the detect + align
+table are read back from an earlier card written by this tool (for re-measuring shipped
+weights whose run folder is not at hand; the table's rounding is kept as it was printed).
 """
 import argparse
 import json
@@ -29,6 +35,100 @@ def confusion_table(res):
     for c, row, rec in zip(classes, res["confusion"], res["per_class_accuracy"]):
         rows += f"| {c} | " + " | ".join(str(v) for v in row) + f" | {100 * rec:.1f} % |\n"
     return head + rows
+
+
+def table_rows(text, header_start):
+    """Cells of the rows of the markdown table whose header line starts with header_start."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(header_start):
+            rows = []
+            for row in lines[i + 2:]:
+                if not row.startswith("|"):
+                    break
+                rows.append([c.strip() for c in row.strip().strip("|").split("|")])
+            return rows
+    raise ValueError(f"no table starting {header_start!r} in the card")
+
+
+def percent(cell):
+    """'82.03 %' -> 0.8203; '-' -> None."""
+    return None if cell == "-" else float(cell.rstrip("%").strip()) / 100
+
+
+def log_from_card(text):
+    """The training log's fields that the card prints, read back from its epoch table."""
+    log = []
+    for c in table_rows(text, "| epoch | seconds | train loss |"):
+        log.append({"epoch": int(c[0]), "seconds": float(c[1]), "loss": float(c[2]),
+                    "fer_valid": {"acc": percent(c[3]), "region_weights": [float(v) for v in c[5:]]},
+                    "raf_valid": {"acc": percent(c[4])}})
+    return log
+
+
+def align_from_card(text):
+    """tools/eval/align_eval.py's figures as the card prints them, read back."""
+    out = {}
+    for c in table_rows(text, "| set | faces | detected |"):
+        loss = c[7].split("±")
+        entry = {"images": int(c[1]), "detected": percent(c[2]), "crop_accuracy": percent(c[3]),
+                 "recut_accuracy": percent(c[4]), "pipeline_accuracy": percent(c[5]),
+                 "found_accuracy": percent(c[6]), "loss_points": float(loss[0])}
+        if len(loss) > 1:
+            entry["loss_se_points"] = float(loss[1])
+        out[c[0]] = entry
+    return out
+
+
+def curve_table(log):
+    """The per-epoch table: seconds, loss, the two validation accuracies, region weights."""
+    nreg = len(log[0]["fer_valid"]["region_weights"])
+    curve = "| epoch | seconds | train loss | FER+ valid | RAF-DB valid | " + " | ".join(
+        f"w{i}" for i in range(nreg)) + " |\n" + "|---" * (5 + nreg) + "|\n"
+    for e in log:
+        curve += (f"| {e['epoch']} | {e['seconds']:.0f} | {e['loss']:.3f} | {100 * e['fer_valid']['acc']:.2f} % | "
+                  f"{100 * e['raf_valid']['acc']:.2f} % | "
+                  + " | ".join(f"{w:.3f}" for w in e["fer_valid"]["region_weights"]) + " |\n")
+    return curve
+
+
+def align_rows(a):
+    """The detect + align table's rows from tools/eval/align_eval.py's figures."""
+    return "\n".join(
+        f"| {k} | {v['images']} | {100 * v['detected']:.1f} % | {100 * v['crop_accuracy']:.2f} % | "
+        f"{pct(v.get('recut_accuracy'))} | {100 * v['pipeline_accuracy']:.2f} % | "
+        f"{pct(v.get('found_accuracy'))} | {v['loss_points']:.2f}"
+        + (f" ± {v['loss_se_points']:.2f}" if "loss_se_points" in v else "") + " |"
+        for k, v in a.items())
+
+
+def regions_text(res):
+    """The card's words and tables for tools/eval/region_eval.py's results."""
+    if res is None:
+        return "Not measured for these weights (`tools/eval/region_eval.py`)."
+    sets = res["sets"]
+    any_set = next(iter(sets.values()))
+    text = ("| set | faces | intact accuracy | mean Spearman (weights, drops) | top-weight region "
+            "most damaging | weight entropy (nats) |\n|---|---|---|---|---|---|\n")
+    for name, r in sets.items():
+        text += (f"| {name} | {r['faces']} | {100 * r['accuracy_intact']:.2f} % | "
+                 f"{r['spearman_mean']:.3f} | {100 * r['top_weight_is_most_damaging']:.1f} % | "
+                 f"{r['weight_entropy_mean_nats']:.3f} |\n")
+    text += (f"\nChance for the top-weight region: {100 * any_set['chance']:.1f} %; the entropy of "
+             f"uniform weights: {any_set['entropy_max_nats']:.3f} nats.\n")
+    for name, r in sets.items():
+        nreg = len(r["mean_drop_per_region"])
+        text += (f"\nMean weight per region by true class, {name} (last row: the mean drop\n"
+                 f"of the predicted class's probability when the region is greyed):\n\n"
+                 "| class | faces | " + " | ".join(f"w{i}" for i in range(nreg)) + " |\n"
+                 + "|---" * (nreg + 2) + "|\n")
+        for c, w in r["mean_weight_per_class"].items():
+            if w is not None:
+                text += (f"| {c} | {r['faces_per_class'][c]} | "
+                         + " | ".join(f"{v:.3f}" for v in w) + " |\n")
+        text += ("| drop | " + str(r["faces"]) + " | "
+                 + " | ".join(f"{v:.3f}" for v in r["mean_drop_per_region"]) + " |\n")
+    return text.rstrip("\n")
 
 
 def pct(v):
@@ -67,38 +167,36 @@ def distillation(recipe):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--log", required=True)
+    p.add_argument("--log", help="the run's log.jsonl")
+    p.add_argument("--from-card", help="read the log and the align figures from this earlier card")
     p.add_argument("--weights", required=True)
     p.add_argument("--fer", required=True)
     p.add_argument("--raf", required=True)
     p.add_argument("--align")
+    p.add_argument("--regions", help="tools/eval/region_eval.py's JSON")
     p.add_argument("--figure", required=True, help="path of the region-weight figure, relative to the card")
     p.add_argument("--template", required=True, help="model card text with {placeholders}")
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    log = [json.loads(line) for line in open(args.log) if line.strip()]
+    if bool(args.log) == bool(args.from_card):
+        p.error("give either --log or --from-card")
+    card = open(args.from_card).read() if args.from_card else None
+    log = log_from_card(card) if card else [json.loads(line) for line in open(args.log) if line.strip()]
     meta = read_metadata(args.weights)
     cfg = json.loads(meta["lnl.config"])
     recipe = json.loads(meta["lnl.recipe"])
     fer = json.load(open(args.fer))
+    if "reference" not in fer:
+        raise SystemExit(f"{args.fer}: no FERPlus reference-protocol results (rerun tools/train/evaluate.py)")
+    ferb = fer["reference"]
+    regions = json.load(open(args.regions)) if args.regions else None
     raf = json.load(open(args.raf))
     best = next(e for e in log if e["epoch"] == int(meta["lnl.epoch"]))
     final_w = best["fer_valid"]["region_weights"]
-    curve = "| epoch | seconds | train loss | FER+ valid | RAF-DB valid | " + " | ".join(
-        f"w{i}" for i in range(len(final_w))) + " |\n" + "|---" * (5 + len(final_w)) + "|\n"
-    for e in log:
-        curve += (f"| {e['epoch']} | {e['seconds']:.0f} | {e['loss']:.3f} | {100 * e['fer_valid']['acc']:.2f} % | "
-                  f"{100 * e['raf_valid']['acc']:.2f} % | "
-                  + " | ".join(f"{w:.3f}" for w in e["fer_valid"]["region_weights"]) + " |\n")
+    curve = curve_table(log)
     align = ""
-    if args.align:
-        a = json.load(open(args.align))
-        align = "\n".join(
-            f"| {k} | {v['images']} | {100 * v['detected']:.1f} % | {100 * v['crop_accuracy']:.2f} % | "
-            f"{pct(v.get('recut_accuracy'))} | {100 * v['pipeline_accuracy']:.2f} % | "
-            f"{pct(v.get('found_accuracy'))} | {v['loss_points']:.2f}"
-            + (f" ± {v['loss_se_points']:.2f}" if "loss_se_points" in v else "") + " |"
-            for k, v in a.items())
+    if args.align or card:
+        align = align_rows(json.load(open(args.align)) if args.align else align_from_card(card))
     values = {
         "params": f"{int(meta['lnl.parameters']):,}",
         "macs": f"{int(meta['lnl.macs']) / 1e6:.1f} M",
@@ -106,7 +204,10 @@ def main():
         "train_minutes": f"{sum(e['seconds'] for e in log) / 60:.0f}",
         "fastest_epoch": f"{min(e['seconds'] for e in log):.0f}",
         "fer_acc": f"{100 * fer['accuracy']:.2f} %", "fer_mca": f"{100 * fer['mean_class_accuracy']:.2f} %",
-        "fer_n": fer["images"], "raf_acc": f"{100 * raf['accuracy']:.2f} %",
+        "fer_n": fer["images"], "ferb_acc": f"{100 * ferb['accuracy']:.2f} %",
+        "ferb_mca": f"{100 * ferb['mean_class_accuracy']:.2f} %", "ferb_n": ferb["images"],
+        "ferb_confusion": confusion_table(ferb), "regions": regions_text(regions),
+        "raf_acc": f"{100 * raf['accuracy']:.2f} %",
         "raf_mca": f"{100 * raf['mean_class_accuracy']:.2f} %", "raf_n": raf["images"],
         "fer_confusion": confusion_table(fer), "raf_confusion": confusion_table(raf),
         "curve": curve, "figure": args.figure, "align": align,

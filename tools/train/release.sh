@@ -5,9 +5,12 @@
 #
 # exports RUN/best.pt to weights/lnlfer-expression.safetensors with the engine's parity
 # goldens (tests/data/golden.safetensors), builds the engine's command-line tool, measures
-# the weights through it (FER+ valid, RAF-DB validation part, detect + align loss), draws the
-# region-weight figure and writes weights/MODEL_CARD.md from the log and those measurements.
-# The evaluation results are kept in RUN/eval-*.json.
+# the weights through it (FER+ valid with both yardsticks, (a) arg-max and (b) the FERPlus
+# reference protocol; RAF-DB validation part; detect + align loss; region weights against
+# greyed-out regions), draws the region-weight figure and writes weights/MODEL_CARD.md from
+# the log and those measurements.
+# The evaluation results are kept in RUN/eval-*.json. region_eval.py reads (and adds to)
+# the trainer's landmarks file, runs/cache/landmarks.json unless LANDMARKS names another.
 set -eu
 cd "$(dirname "$0")/../.."
 RUN=${1:-runs/main}
@@ -24,7 +27,10 @@ $PY tools/train/evaluate.py "$DATA/ferplus/valid" --weights "$W" --json "$RUN/ev
 $PY tools/train/evaluate.py "$DATA/rafdb" --raf-split valid --weights "$W" \
   --json "$RUN/eval-raf.json"
 $PY tools/eval/align_eval.py "$DATA" --weights "$W" --json "$RUN/eval-align.json"
+$PY tools/eval/region_eval.py "$DATA" --weights "$W" --landmarks "${LANDMARKS:-runs/cache/landmarks.json}" \
+  --json "$RUN/eval-regions.json"
 $PY tools/train/plot_regions.py "$RUN/log.jsonl" -o weights/region-weights.png
 $PY tools/train/model_card.py --log "$RUN/log.jsonl" --weights "$W" --fer "$RUN/eval-fer.json" \
-  --raf "$RUN/eval-raf.json" --align "$RUN/eval-align.json" --figure region-weights.png \
+  --raf "$RUN/eval-raf.json" --align "$RUN/eval-align.json" --regions "$RUN/eval-regions.json" \
+  --figure region-weights.png \
   --template tools/train/MODEL_CARD.template.md --out weights/MODEL_CARD.md

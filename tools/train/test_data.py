@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Self-test of the aligned-crop geometry and the distillation targets in data.py (no
-dataset, no torch needed).
+"""Self-test of the aligned-crop geometry, the distillation targets and the FERPlus
+reference protocol in data.py, of the model card's tables (model_card.py) and of
+tools/eval/region_eval.py's statistics (no dataset, no torch needed).
 
     /usr/bin/python3 tools/train/test_data.py
 """
@@ -13,8 +14,9 @@ import unittest
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import (aligned_geometry, distilled, fit_similarity, key_of,  # noqa: E402
-                  similarity_shape, template_points)
+from data import (aligned_geometry, distilled, ferplus_reference_label,  # noqa: E402
+                  fit_similarity, key_of, similarity_shape, stored, template_points)
+import model_card  # noqa: E402
 from preprocess import warp_similarity  # noqa: E402
 
 TEMPLATE = [[0.3003, 0.3752], [0.6908, 0.3686], [0.494, 0.588], [0.5008, 0.7797]]
@@ -119,6 +121,113 @@ class Distilled(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "no prediction for 1 fer_train"):
             distilled(np.eye(2, dtype=np.float32), "fer_train", ["a.png", "c.png"], self.rec,
                       self.tmp.name)
+
+
+class FerplusReferenceLabel(unittest.TestCase):
+    # votes: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF
+    def test_single_votes_are_removed_before_the_majority(self):
+        # 5 of 10 is no majority of the raw votes, but the five single votes go first
+        self.assertEqual(ferplus_reference_label([5, 1, 1, 1, 1, 1, 0, 0, 0, 0]), 0)
+        self.assertEqual(ferplus_reference_label([4, 3, 1, 1, 0, 0, 0, 0, 1, 0]), 0)
+
+    def test_more_than_half_is_needed(self):
+        self.assertIsNone(ferplus_reference_label([3, 3, 0, 0, 0, 0, 0, 0, 0, 0]))  # exactly half
+        self.assertIsNone(ferplus_reference_label([4, 0, 2, 2, 0, 0, 0, 0, 2, 0]))
+        self.assertIsNone(ferplus_reference_label([1] * 10))  # nothing left
+
+    def test_unknown_and_not_a_face_are_dropped(self):
+        self.assertIsNone(ferplus_reference_label([2, 0, 0, 0, 0, 0, 0, 0, 8, 0]))
+        self.assertIsNone(ferplus_reference_label([0, 0, 0, 0, 0, 0, 0, 0, 2, 8]))
+        # remaining unknown votes count towards the total the majority is taken of
+        self.assertIsNone(ferplus_reference_label([4, 0, 0, 0, 0, 0, 0, 0, 4, 2]))
+
+    def test_every_class_including_contempt(self):
+        for c in range(8):
+            votes = [0] * 10
+            votes[c], votes[(c + 1) % 8] = 7, 3
+            self.assertEqual(ferplus_reference_label(votes), c)
+
+
+class Stored(unittest.TestCase):
+    def test_uint8_is_the_rounded_unit_image(self):
+        img = (np.arange(48 * 48 * 3) % 256).astype(np.uint8).reshape(48, 48, 3)
+        cfg = {"input_size": 48, "input_channels": 3, "mean": 0.0, "std": 1.0}
+        unit = stored(img, cfg)
+        self.assertEqual(unit.dtype, np.float32)
+        as_bytes = stored(img, dict(cfg, store="uint8"))
+        self.assertEqual(as_bytes.dtype, np.uint8)
+        np.testing.assert_array_equal(as_bytes, img.transpose(2, 0, 1))  # same size: unchanged
+        np.testing.assert_allclose(as_bytes / 255.0, unit, atol=0.5 / 255 + 1e-6)
+
+
+class ModelCardTables(unittest.TestCase):
+    LOG = [{"epoch": 1, "seconds": 269.4, "loss": 1.4741, "fer_valid": {"acc": 0.73934, "region_weights": [0.25, 0.7501]},
+            "raf_valid": {"acc": 0.6494}},
+           {"epoch": 2, "seconds": 273.0, "loss": 1.2, "fer_valid": {"acc": 0.8, "region_weights": [0.5, 0.5]},
+            "raf_valid": {"acc": 0.71344}}]
+    ALIGN = {"ferplus-valid": {"images": 3529, "detected": 0.98812, "crop_accuracy": 0.82034,
+                               "recut_accuracy": 0.8254, "pipeline_accuracy": 0.815, "found_accuracy": 0.8248,
+                               "loss_points": 0.541, "loss_se_points": 0.49},
+             "other": {"images": 5, "detected": 1.0, "crop_accuracy": 0.8, "pipeline_accuracy": 0.6,
+                       "loss_points": 20.0}}
+
+    def card(self):
+        return ("# card\n\n" + model_card.curve_table(self.LOG) + "\ntext\n\n"
+                + "| set | faces | detected | accuracy on the crops | re-cut | after detect + align | "
+                "on the faces found | loss (points) |\n|---|---|---|---|---|---|---|---|\n"
+                + model_card.align_rows(self.ALIGN) + "\n\n## next\n")
+
+    def test_tables_read_back_print_the_same(self):
+        card = self.card()
+        log = model_card.log_from_card(card)
+        self.assertEqual([e["epoch"] for e in log], [1, 2])
+        self.assertAlmostEqual(log[0]["fer_valid"]["acc"], 0.7393)
+        self.assertEqual(model_card.curve_table(log), model_card.curve_table(self.LOG))
+        align = model_card.align_from_card(card)
+        self.assertIsNone(align["other"]["recut_accuracy"])
+        self.assertNotIn("loss_se_points", align["other"])
+        self.assertEqual(model_card.align_rows(align), model_card.align_rows(self.ALIGN))
+
+    def test_missing_table(self):
+        with self.assertRaises(ValueError):
+            model_card.log_from_card("no table here\n")
+
+
+class RegionEvalStatistics(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "eval"))
+        import region_eval
+        cls.re = region_eval
+
+    def test_spearman(self):
+        self.assertAlmostEqual(self.re.spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1.0)
+        self.assertAlmostEqual(self.re.spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1.0)
+        self.assertAlmostEqual(self.re.spearman([1, 2, 3], [1, 5, 2]), 0.5)
+        # ties get their mean rank: ranks (1.5, 1.5, 3) against (1, 2, 3)
+        self.assertAlmostEqual(self.re.spearman([0, 0, 1], [1, 2, 3]), 0.8660254, places=6)
+        self.assertIsNone(self.re.spearman([1, 1, 1], [1, 2, 3]))
+
+    def test_entropy(self):
+        self.assertAlmostEqual(self.re.entropy([1 / 9] * 9), np.log(9))
+        self.assertAlmostEqual(self.re.entropy([1, 0, 0]), 0.0, places=6)
+
+    def test_region_boxes_and_greying(self):
+        cfg = {"regions": [[0, 0, 12, 12], [6, 12, 12, 12]]}
+        self.assertEqual(self.re.region_boxes(cfg), [(0, 0, 24, 24), (12, 24, 36, 48)])
+        x = np.full((48, 48), 7, np.uint8)
+        g = self.re.greyed(x, (12, 24, 36, 48), 128)
+        self.assertTrue((g[24:48, 12:36] == 128).all())
+        self.assertEqual(int((g == 128).sum()), 24 * 24)
+        self.assertTrue((x == 7).all())  # the input is left as it was
+
+    def test_network_input_is_left_unchanged_by_the_engine_resize(self):
+        # a 48x48 grey input resized to 48 is itself: the engine takes it as it is
+        from preprocess import resize
+        img = (np.arange(48 * 48) * 7 % 256).astype(np.uint8).reshape(48, 48)
+        x = self.re.network_input(img, {"input_size": 48, "input_channels": 1})
+        np.testing.assert_array_equal(x, img)
+        np.testing.assert_allclose(resize(x.astype(np.float32), 48), x, atol=1e-4)
 
 
 if __name__ == "__main__":
