@@ -1,19 +1,20 @@
 /* Channels-last (NHWC) operators for the expression network: convolutions with weights
  * packed once at load time and run by register-blocked kernels over an indirection of
  * input pixels (no im2col copies, bias and ReLU fused into the store), and the pooling
- * and resizing around them. A feature map is a grid of pixels, each `cs` floats apart
- * (its channels consecutive), rows `rs` floats apart: a map can be a window of a larger
- * one (a region crop) or a channel slice of one (one half of a concatenation).
- * Each operator is checked against a naive reference in tests/test_ops.c. */
+ * and resizing around them; the loops inside are the kernels of lnl_kernels.h. A feature map is a
+ * grid of pixels, each `cs` floats apart (its channels consecutive), rows `rs` floats apart: a map
+ * can be a window of a larger one (a region crop) or a channel slice of one (one half of a
+ * concatenation). Each operator is checked against a naive reference in tests/test_ops.c. */
 #ifndef LNL_NHWC_H
 #define LNL_NHWC_H
 
 #include <stddef.h>
 
+#include "lnl_kernels.h"
 #include "lnl_ops.h"
 
 /* Output channels are packed in blocks of this many. */
-#define LNL_NHWC_BLOCK 16
+#define LNL_NHWC_BLOCK LNL_TILE_COLS
 
 typedef struct lnl_map {
   float *data;
@@ -41,22 +42,6 @@ void lnl_pconv_free(lnl_pconv *pc);
  * (cout / groups channels). Every in[i] and out[i] must have the same h and w. */
 void lnl_pconv_run(const lnl_pconv *pc, int n, const lnl_map *in, const lnl_map *out,
                    const int *group, int relu, lnl_parallel *par);
-
-/* Kernels (for tests): "avx512", "avx2" or "generic", the best this CPU runs by
- * default, or $LNL_KERNEL. Returns 0 for a name this CPU cannot run. */
-int lnl_nhwc_set_kernel(const char *name);
-const char *lnl_nhwc_kernel(void);
-
-/* A 3x3 depthwise "same" convolution of one channels-first h x w plane (taps k[9], then
- * bias and an optional ReLU): output rows [r0, r1). For the detector's graph. */
-void lnl_dw3x3(const float *in, int h, int w, const float *k, float bias, int relu, float *out,
-               int r0, int r1);
-
-/* A 1x1 convolution of channels-first planes (wt [cout][cin], bias or NULL, planes npix
- * floats apart), pixels [p0, p1), with an optional ReLU. Returns 0 (and does nothing)
- * when the chosen kernel set has no such kernel: the caller then uses BLAS. */
-int lnl_pointwise_chw(const float *wt, const float *bias, int cin, int cout, const float *in,
-                      size_t npix, float *out, size_t p0, size_t p1, int relu);
 
 /* Map operators over `c` channels: 2 x 2 max pooling with stride 2 (floor), k x k average
  * pooling with stride k, bilinear resize (align_corners=False) with an optional ReLU

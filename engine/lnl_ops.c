@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "lnl_nhwc.h"
+#include "lnl_kernels.h"
 
 int lnl_conv_out_size(int in, int k, int stride, int pad) {
   return (in + 2 * pad - k) / stride + 1;
@@ -200,6 +200,29 @@ static void product(const conv_job *j, int g, const float *col, int c0, int c1, 
   bias_relu(j, o0, g * cout_g + c1, r0, r1);
 }
 
+/* The 3x3 depthwise "same" convolution of one plane through the kernel set. */
+static void dw3x3(const float *in, int h, int w, const float *k, float bias, int relu, float *out,
+                  int r0, int r1) {
+  lnl_kernels()->dw3(in, h, w, k, bias, relu, out, r0, r1);
+}
+
+/* A 1x1 convolution of channels-first planes (wt [cout][cin], bias or NULL, planes npix
+ * floats apart), pixels [p0, p1), with an optional ReLU. Returns 0 (and does nothing)
+ * when the kernel set has no such kernel: the caller then uses BLAS. */
+static int pointwise_planes(const float *wt, const float *bias, int cin, int cout, const float *in,
+                            size_t npix, float *out, size_t p0, size_t p1, int relu) {
+  const lnl_kernel_set *k = lnl_kernels();
+  if (!k->pw) return 0;
+  for (size_t p = p0; p < p1; p += (size_t)k->pw_block) {
+    int np = p1 - p < (size_t)k->pw_block ? (int)(p1 - p) : k->pw_block;
+    for (int o = 0; o < cout; o += LNL_PW_ROWS)
+      k->pw(wt + (size_t)o * cin, bias ? bias + o : NULL, cin,
+            cout - o < LNL_PW_ROWS ? cout - o : LNL_PW_ROWS, in, npix, out + (size_t)o * npix, p,
+            np, relu);
+  }
+  return 1;
+}
+
 static void conv_task(void *arg, int t) {
   const conv_job *j = arg;
   const lnl_conv *conv = j->conv;
@@ -210,9 +233,9 @@ static void conv_task(void *arg, int t) {
     if (b1 > conv->cin) b1 = conv->cin;
     if (conv->kh == 3 && conv->kw == 3 && conv->stride == 1 && conv->pad == 1) {
       for (int c = b0; c < b1; c++) /* the 3x3 "same" case: a SIMD kernel, bias fused */
-        lnl_dw3x3(j->in + (size_t)c * j->h * j->w, j->h, j->w, conv->weight + (size_t)c * 9,
-                  conv->bias ? conv->bias[c] : 0.0f, j->relu, j->out + (size_t)c * j->oh * j->ow, 0,
-                  j->oh);
+        dw3x3(j->in + (size_t)c * j->h * j->w, j->h, j->w, conv->weight + (size_t)c * 9,
+              conv->bias ? conv->bias[c] : 0.0f, j->relu, j->out + (size_t)c * j->oh * j->ow, 0,
+              j->oh);
       break;
     }
     depthwise(conv, j->in, j->h, j->w, j->out, j->oh, j->ow, b0, b1);
@@ -222,9 +245,9 @@ static void conv_task(void *arg, int t) {
   case SPLIT_ROWS:
     if (b1 > j->oh) b1 = j->oh;
     if (conv->groups == 1 && is_pointwise(conv) &&
-        lnl_pointwise_chw(conv->weight, conv->bias, conv->cin, conv->cout, j->in,
-                          (size_t)j->oh * j->ow, j->out, (size_t)b0 * j->ow, (size_t)b1 * j->ow,
-                          j->relu))
+        pointwise_planes(conv->weight, conv->bias, conv->cin, conv->cout, j->in,
+                         (size_t)j->oh * j->ow, j->out, (size_t)b0 * j->ow, (size_t)b1 * j->ow,
+                         j->relu))
       break; /* a SIMD kernel, bias and ReLU fused */
     product(j, 0, unfold(j, 0, b0, b1), 0, cout_g, b0, b1);
     break;

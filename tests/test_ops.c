@@ -252,7 +252,7 @@ static void test_conv(void) {
   /* every kernel set this CPU runs (the depthwise 3x3 case has SIMD kernels) */
   const char *kernels[] = {"avx512", "avx2", "generic"};
   for (int k = 0; k < 3; k++) {
-    if (!lnl_nhwc_set_kernel(kernels[k])) continue;
+    if (!lnl_kernels_select(kernels[k])) continue;
     for (size_t i = 0; i < ncases; i++)
       for (int has_bias = 0; has_bias <= 1; has_bias++)
         for (int relu = 0; relu <= 1; relu++) test_conv_case(&conv_cases[i], has_bias, relu);
@@ -895,7 +895,7 @@ static void test_nhwc_conv(void) {
   const char *names[] = {"avx512", "avx2", "generic"};
   int ran = 0;
   for (int k = 0; k < 3; k++) {
-    if (!lnl_nhwc_set_kernel(names[k])) continue;
+    if (!lnl_kernels_select(names[k])) continue;
     ran++;
     for (size_t i = 0; i < sizeof nhwc_cases / sizeof nhwc_cases[0]; i++)
       for (int has_bias = 0; has_bias <= 1; has_bias++)
@@ -903,9 +903,9 @@ static void test_nhwc_conv(void) {
           for (int threads = 1; threads <= 2; threads++)
             nhwc_conv_case(&nhwc_cases[i], has_bias, relu, threads, names[k]);
   }
-  CHECK_MSG(ran > 0 && lnl_nhwc_set_kernel("generic"), "the generic kernel must always run");
-  CHECK(strcmp(lnl_nhwc_kernel(), "generic") == 0);
-  CHECK(!lnl_nhwc_set_kernel("no-such-kernel"));
+  CHECK_MSG(ran > 0 && lnl_kernels_select("generic"), "the generic kernel must always run");
+  CHECK(strcmp(lnl_kernels()->name, "generic") == 0);
+  CHECK(!lnl_kernels_select("no-such-kernel"));
   /* what lnl_pconv_pack refuses */
   float wt[4] = {0}, b[2] = {0};
   lnl_pconv pc;
