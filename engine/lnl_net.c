@@ -1,6 +1,5 @@
 #include "lnl_net.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,23 +471,6 @@ static void local_forward(const lnl_net *net, lnl_net_scratch *s, lnl_parallel *
   for (int r = 0; r < R; r++) lnl_map_mean(&s->out[r], L, s->lfeat + (size_t)r * L);
 }
 
-typedef struct softmax_job {
-  float *att;
-  int n, tasks;
-  float scale;
-} softmax_job;
-
-/* Rows [t n / tasks, (t + 1) n / tasks) of the attention: scaled, then softmax. */
-static void softmax_rows(void *arg, int t) {
-  const softmax_job *j = arg;
-  int r0 = (int)((long)j->n * t / j->tasks), r1 = (int)((long)j->n * (t + 1) / j->tasks);
-  for (int k = r0; k < r1; k++) {
-    float *row = j->att + (size_t)k * j->n;
-    lnl_scale(row, (size_t)j->n, j->scale);
-    lnl_softmax(row, (size_t)j->n);
-  }
-}
-
 static void nonlocal_forward(const lnl_net *net, lnl_net_scratch *s, lnl_parallel *par) {
   const lnl_config *c = &net->cfg;
   int fch = c->feature_channels, pool = c->nonlocal_pool, side = c->feature_size / pool;
@@ -496,13 +478,7 @@ static void nonlocal_forward(const lnl_net *net, lnl_net_scratch *s, lnl_paralle
   lnl_map a = lnl_map_dense(s->f, fs, fs, fch), b = lnl_map_dense(s->p, side, side, fch);
   lnl_map_avgpool(&a, fch, pool, &b);
   conv(&net->pqkv, side, s->p, fch, 0, s->qkv, 3 * d, 0, 0, par);
-  /* att = theta phi^T, softmax over each row; y = att g */
-  lnl_gemm(par, 0, 1, np, np, d, s->qkv, 3 * d, s->qkv + d, 3 * d, 0.0f, s->att, np);
-  /* rows split across threads (an exp costs about 20 multiply-adds) */
-  softmax_job sj = {s->att, np, lnl_parallel_threads_for(par, 20.0 * np * np),
-                    1.0f / sqrtf((float)d)};
-  lnl_parallel_for(sj.tasks > 1 ? par : NULL, sj.tasks, softmax_rows, &sj);
-  lnl_gemm(par, 0, 0, np, d, np, s->att, np, s->qkv + 2 * d, 3 * d, 0.0f, s->y, d);
+  lnl_attention(s->qkv, s->qkv + d, s->qkv + 2 * d, 3 * d, d, np, s->att, s->y, par);
   conv(&net->pout, side, s->y, d, 0, s->z, fch, 0, 0, par);
   lnl_add(s->z, s->p, (size_t)np * fch);
   for (int r = 0; r < R; r++) {

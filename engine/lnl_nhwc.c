@@ -1,5 +1,6 @@
 #include "lnl_nhwc.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,4 +259,33 @@ void lnl_map_mean(const lnl_map *in, int c, float *out) {
     }
   float n = (float)(in->h * in->w);
   for (int ch = 0; ch < c; ch++) out[ch] /= n;
+}
+
+/* ---- non-local attention ---- */
+
+typedef struct softmax_job {
+  float *att;
+  int n, tasks;
+  float scale;
+} softmax_job;
+
+/* Rows [t n / tasks, (t + 1) n / tasks) of the attention: scaled, then softmax. */
+static void softmax_rows(void *arg, int t) {
+  const softmax_job *j = arg;
+  int r0 = (int)((long)j->n * t / j->tasks), r1 = (int)((long)j->n * (t + 1) / j->tasks);
+  for (int k = r0; k < r1; k++) {
+    float *row = j->att + (size_t)k * j->n;
+    lnl_scale(row, (size_t)j->n, j->scale);
+    lnl_softmax(row, (size_t)j->n);
+  }
+}
+
+void lnl_attention(const float *q, const float *k, const float *v, int ld, int d, int n, float *att,
+                   float *y, lnl_parallel *par) {
+  /* att = q k^T, softmax over each row; y = att v */
+  lnl_gemm(par, 0, 1, n, n, d, q, ld, k, ld, 0.0f, att, n);
+  /* rows split across threads (an exp costs about 20 multiply-adds) */
+  softmax_job sj = {att, n, lnl_parallel_threads_for(par, 20.0 * n * n), 1.0f / sqrtf((float)d)};
+  lnl_parallel_for(sj.tasks > 1 ? par : NULL, sj.tasks, softmax_rows, &sj);
+  lnl_gemm(par, 0, 0, n, d, n, att, n, v, ld, 0.0f, y, d);
 }

@@ -51,6 +51,13 @@ void lnl_map_avgpool(const lnl_map *in, int c, int k, const lnl_map *out);
 void lnl_map_resize_bilinear(const lnl_map *in, int c, const lnl_map *out, int relu);
 void lnl_map_mean(const lnl_map *in, int c, float *out);
 
+/* Non-local (embedded Gaussian) attention over n positions, channels-last: row i of q, k
+ * and v (d channels each, rows ld floats apart: the three parts of one map side by side)
+ * is position i; y is [n][d]: y[i] = sum_j softmax_j(q[i] . k[j] / sqrt(d)) v[j];
+ * att is n x n scratch. */
+void lnl_attention(const float *q, const float *k, const float *v, int ld, int d, int n, float *att,
+                   float *y, lnl_parallel *par);
+
 /* A dense map of h x w pixels of c channels at data. */
 lnl_map lnl_map_dense(float *data, int h, int w, int c);
 

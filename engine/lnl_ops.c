@@ -321,10 +321,6 @@ void lnl_relu(float *x, size_t n) {
   for (size_t i = 0; i < n; i++) x[i] = x[i] < 0.0f ? 0.0f : x[i]; /* a select: vectorises */
 }
 
-void lnl_sigmoid(float *x, size_t n) {
-  for (size_t i = 0; i < n; i++) x[i] = 1.0f / (1.0f + expf(-x[i]));
-}
-
 void lnl_softmax(float *x, size_t n) {
   if (n == 0) return;
   float mx = x[0];
@@ -340,10 +336,6 @@ void lnl_softmax(float *x, size_t n) {
 
 void lnl_add(float *dst, const float *src, size_t n) {
   for (size_t i = 0; i < n; i++) dst[i] += src[i];
-}
-
-void lnl_mul(float *dst, const float *src, size_t n) {
-  for (size_t i = 0; i < n; i++) dst[i] *= src[i];
 }
 
 void lnl_scale(float *x, size_t n, float s) {
@@ -380,118 +372,6 @@ void lnl_maxpool2d(const float *in, int c, int h, int w, int k, int stride, floa
       }
     }
   }
-}
-
-void lnl_avgpool2d(const float *in, int c, int h, int w, int k, int stride, float *out) {
-  int oh = (h - k) / stride + 1, ow = (w - k) / stride + 1;
-  float inv = 1.0f / (float)(k * k);
-  for (int ch = 0; ch < c; ch++) {
-    const float *p = in + (size_t)ch * h * w;
-    for (int oy = 0; oy < oh; oy++) {
-      for (int ox = 0; ox < ow; ox++) {
-        float s = 0.0f;
-        for (int ky = 0; ky < k; ky++)
-          for (int kx = 0; kx < k; kx++) s += p[(size_t)(oy * stride + ky) * w + ox * stride + kx];
-        *out++ = s * inv;
-      }
-    }
-  }
-}
-
-void lnl_global_avgpool(const float *in, int c, int h, int w, float *out) {
-  size_t n = (size_t)h * w;
-  for (int ch = 0; ch < c; ch++) {
-    const float *p = in + (size_t)ch * n;
-    float s = 0.0f;
-    for (size_t i = 0; i < n; i++) s += p[i];
-    out[ch] = s / (float)n;
-  }
-}
-
-/* Source index and weight of the second tap along one axis (align_corners=False). */
-static void bilinear_tap(int o, int n_in, int n_out, int *i0, int *i1, float *frac) {
-  float src = ((float)o + 0.5f) * ((float)n_in / (float)n_out) - 0.5f;
-  if (src < 0.0f) src = 0.0f;
-  int lo = (int)src;
-  if (lo > n_in - 1) lo = n_in - 1;
-  *i0 = lo;
-  *i1 = lo < n_in - 1 ? lo + 1 : lo;
-  *frac = src - (float)lo;
-}
-
-#define RESIZE_MAX_TAPS 1024
-
-void lnl_resize_bilinear(const float *in, int c, int h, int w, float *out, int oh, int ow) {
-  /* the horizontal taps are the same for every row: computed once when they fit */
-  int x0s[RESIZE_MAX_TAPS], x1s[RESIZE_MAX_TAPS];
-  float fxs[RESIZE_MAX_TAPS];
-  int cached = ow <= RESIZE_MAX_TAPS;
-  for (int ox = 0; cached && ox < ow; ox++) bilinear_tap(ox, w, ow, &x0s[ox], &x1s[ox], &fxs[ox]);
-  for (int ch = 0; ch < c; ch++) {
-    const float *p = in + (size_t)ch * h * w;
-    for (int oy = 0; oy < oh; oy++) {
-      int y0, y1;
-      float fy;
-      bilinear_tap(oy, h, oh, &y0, &y1, &fy);
-      const float *r0 = p + (size_t)y0 * w, *r1 = p + (size_t)y1 * w;
-      for (int ox = 0; ox < ow; ox++) {
-        int x0, x1;
-        float fx;
-        if (cached) {
-          x0 = x0s[ox];
-          x1 = x1s[ox];
-          fx = fxs[ox];
-        } else {
-          bilinear_tap(ox, w, ow, &x0, &x1, &fx);
-        }
-        float top = r0[x0] * (1 - fx) + r0[x1] * fx;
-        float bot = r1[x0] * (1 - fx) + r1[x1] * fx;
-        *out++ = top * (1 - fy) + bot * fy;
-      }
-    }
-  }
-}
-
-void lnl_resize_nearest(const float *in, int c, int h, int w, float *out, int oh, int ow) {
-  for (int ch = 0; ch < c; ch++) {
-    const float *p = in + (size_t)ch * h * w;
-    for (int oy = 0; oy < oh; oy++) {
-      int iy = (int)floorf((float)oy * ((float)h / (float)oh));
-      if (iy > h - 1) iy = h - 1;
-      for (int ox = 0; ox < ow; ox++) {
-        int ix = (int)floorf((float)ox * ((float)w / (float)ow));
-        if (ix > w - 1) ix = w - 1;
-        *out++ = p[(size_t)iy * w + ix];
-      }
-    }
-  }
-}
-
-void lnl_crop(const float *in, int c, int h, int w, int x, int y, int cw, int ch, float *out) {
-  for (int k = 0; k < c; k++)
-    for (int r = 0; r < ch; r++) {
-      memcpy(out, in + ((size_t)k * h + y + r) * w + x, sizeof(float) * (size_t)cw);
-      out += cw;
-    }
-}
-
-float *lnl_concat(float *dst, const float *src, size_t n) {
-  memcpy(dst, src, sizeof(float) * n);
-  return dst + n;
-}
-
-void lnl_attention(const float *theta, const float *phi, const float *g, int d, int n, float *att,
-                   float *y, lnl_parallel *par) {
-  /* att = theta^T phi, [n][n] */
-  lnl_gemm(par, 1, 0, n, n, d, theta, n, phi, n, 0.0f, att, n);
-  float s = 1.0f / sqrtf((float)d);
-  for (int i = 0; i < n; i++) {
-    float *row = att + (size_t)i * n;
-    lnl_scale(row, (size_t)n, s);
-    lnl_softmax(row, (size_t)n);
-  }
-  /* y = g att^T, [d][n] */
-  lnl_gemm(par, 0, 1, d, n, n, g, n, att, n, 0.0f, y, n);
 }
 
 void lnl_pad2d(const float *in, int c, int h, int w, int top, int left, int bottom, int right,
