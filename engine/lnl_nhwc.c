@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lnl_bilinear.h"
 #include "lnl_kernels.h"
 
 #define MR LNL_TILE_ROWS
@@ -217,15 +218,9 @@ void lnl_map_avgpool(const lnl_map *in, int c, int k, const lnl_map *out) {
     }
 }
 
-/* Source index and weight of the second tap along one axis (as lnl_resize_bilinear). */
+/* Output pixel o of n_out along an axis of n_in input pixels (align_corners=False). */
 static void tap(int o, int n_in, int n_out, int *i0, int *i1, float *frac) {
-  float src = ((float)o + 0.5f) * ((float)n_in / (float)n_out) - 0.5f;
-  if (src < 0.0f) src = 0.0f;
-  int lo = (int)src;
-  if (lo > n_in - 1) lo = n_in - 1;
-  *i0 = lo;
-  *i1 = lo < n_in - 1 ? lo + 1 : lo;
-  *frac = src - (float)lo;
+  lnl_bilinear_axis(((float)o + 0.5f) * ((float)n_in / (float)n_out) - 0.5f, n_in, i0, i1, frac);
 }
 
 void lnl_map_resize_bilinear(const lnl_map *in, int c, const lnl_map *out, int relu) {
@@ -241,9 +236,7 @@ void lnl_map_resize_bilinear(const lnl_map *in, int c, const lnl_map *out, int r
                   *e = px(in, y1, x1);
       float *o = pxw(out, y, x);
       for (int ch = 0; ch < c; ch++) {
-        float top = a[ch] * (1 - fx) + b[ch] * fx;
-        float bot = d[ch] * (1 - fx) + e[ch] * fx;
-        float v = top * (1 - fy) + bot * fy;
+        float v = lnl_bilinear_mix(a[ch], b[ch], d[ch], e[ch], fx, fy);
         o[ch] = relu && v < 0.0f ? 0.0f : v;
       }
     }
