@@ -8,7 +8,7 @@
 
 #include "lnl_config.h"
 #include "lnl_nhwc.h"
-#include "lnl_ops.h"
+#include "lnl_vector.h"
 #include "lnl_safetensors.h"
 
 #define LNL_NET_MAX_PARAMS 256 /* the graph binds about 110 arrays */

@@ -11,7 +11,8 @@
 #include <stddef.h>
 
 #include "lnl_kernels.h"
-#include "lnl_ops.h"
+#include "lnl_parallel.h"
+#include "lnl_vector.h"
 
 /* Output channels are packed in blocks of this many. */
 #define LNL_NHWC_BLOCK LNL_TILE_COLS
