@@ -28,9 +28,10 @@
  *
  * This is the engine library's whole public interface; its build gives clients this
  * header's directory only (the engine's internal headers are not reachable from it).
- * Pure C11; no global state beyond OpenBLAS's own. A model is immutable after opening
- * and may be shared by threads; a context holds one thread's scratch memory and must not
- * be used by two threads at once.
+ * Pure C11; no global state beyond OpenBLAS's own and the kernel set picked once for the
+ * CPU ($LNL_KERNEL forces one). A model is immutable after opening and may be shared by
+ * threads; a context holds one thread's scratch memory and must not be used by two
+ * threads at once.
  *
  * Every function that can fail returns an lnl_status and, when `err` is not
  * NULL, fills it with a message meant for the user. The library never prints
