@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 
+#include "lnl_bilinear.h"
 #include "lnl_error.h"
 
 const lnl_align_template LNL_DEFAULT_TEMPLATE = {
@@ -60,16 +61,15 @@ static float clamp_coordinate(float v, float hi) { return v >= 0.0f ? (v <= hi ?
 
 /* Bilinear sample of channel c at (x, y), pixel centres at +0.5, edges repeated. */
 static float bilinear(const lnl_image *img, float x, float y, int c) {
-  x = clamp_coordinate(x - 0.5f, (float)img->width - 1.0f);
-  y = clamp_coordinate(y - 0.5f, (float)img->height - 1.0f);
-  int x0 = (int)x, y0 = (int)y;
-  int x1 = x0 + 1 < img->width ? x0 + 1 : x0, y1 = y0 + 1 < img->height ? y0 + 1 : y0;
-  float fx = x - (float)x0, fy = y - (float)y0;
+  int x0, x1, y0, y1;
+  float fx, fy;
+  lnl_bilinear_axis(clamp_coordinate(x - 0.5f, (float)img->width - 1.0f), img->width, &x0, &x1,
+                    &fx);
+  lnl_bilinear_axis(clamp_coordinate(y - 0.5f, (float)img->height - 1.0f), img->height, &y0, &y1,
+                    &fy);
   const uint8_t *r0 = img->pixels + (size_t)y0 * img->stride,
                 *r1 = img->pixels + (size_t)y1 * img->stride;
-  float top = r0[x0 * 3 + c] * (1 - fx) + r0[x1 * 3 + c] * fx;
-  float bot = r1[x0 * 3 + c] * (1 - fx) + r1[x1 * 3 + c] * fx;
-  return top * (1 - fy) + bot * fy;
+  return lnl_bilinear_mix(r0[x0 * 3 + c], r0[x1 * 3 + c], r1[x0 * 3 + c], r1[x1 * 3 + c], fx, fy);
 }
 
 void lnl_align_crop(const lnl_image *img, const float m[6], int side, uint8_t *out) {

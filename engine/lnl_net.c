@@ -1,11 +1,100 @@
 #include "lnl_net.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lnl_error.h"
+
+/* ---- the network, one row per layer ----
+ * In the order the weights file's tensors are bound (the first missing one is reported):
+ *   id, tensor name prefix, kind, input and output channels, kernel side, groups, and the
+ *   side of the square map it runs on (multiply-add count).
+ * For a linear layer the kernel column is how many cells its input has (1: a vector;
+ * more: a pooled map, flattened channel-major by the model, reordered to channels-last
+ * at load) and the side column how often it runs per face. A layer whose output width is
+ * 0 is not part of this configuration. The expressions read the locals of describe(). */
+/* clang-format off */
+#define LNL_NET_LAYERS(X)                                                                         \
+  /* U-Net encoder: two 3x3 convolutions per level, max pooling between levels */                 \
+  X(ENC0_0,      "unet.enc0.0",              CONV_BN,     in_ch,         w[0],      3,     1, S)  \
+  X(ENC0_1,      "unet.enc0.1",              CONV_BN,     w[0],          w[0],      3,     1, S)  \
+  X(ENC1_0,      "unet.enc1.0",              CONV_BN,     w[0],          w[1],      3,     1, S2) \
+  X(ENC1_1,      "unet.enc1.1",              CONV_BN,     w[1],          w[1],      3,     1, S2) \
+  X(ENC2_0,      "unet.enc2.0",              CONV_BN,     w[1],          w[2],      3,     1, S4) \
+  X(ENC2_1,      "unet.enc2.1",              CONV_BN,     w[2],          w[2],      3,     1, S4) \
+  X(ENC3_0,      "unet.enc3.0",              CONV_BN,     w[2],          w[3],      3,     1, S8) \
+  X(ENC3_1,      "unet.enc3.1",              CONV_BN,     w[3],          w[3],      3,     1, S8) \
+  /* decoder: a 1x1 "up" convolution (counted at the upsampled side, as the model runs            \
+   * it), then a 3x3 over [up, skip] */                                                           \
+  X(UP2,         "unet.up2",                 CONV_BN,     w[3],          d[0],      1,     1, S4) \
+  X(DEC2,        "unet.dec2",                CONV_BN,     d[0] + w[2],   d[0],      3,     1, S4) \
+  X(UP1,         "unet.up1",                 CONV_BN,     d[0],          d[1],      1,     1, S2) \
+  X(DEC1,        "unet.dec1",                CONV_BN,     d[1] + w[1],   fch,       3,     1, S2) \
+  /* the R local nets as grouped convolutions, one group per region */                            \
+  X(LOCAL1,      "local.conv1",              CONV_BN,     R * fch,       R * lw,    3,     R, rw) \
+  X(LOCAL2,      "local.conv2",              CONV_BN,     R * lw,        R * lw,    3,     R, rw2) \
+  /* non-local block: theta, phi and g run as one convolution, their view side by side */         \
+  X(THETA,       "nonlocal_net.theta",       QKV_PART,    fch,           inner,     1,     1, n)  \
+  X(PHI,         "nonlocal_net.phi",         QKV_PART,    fch,           inner,     1,     1, n)  \
+  X(G,           "nonlocal_net.g",           QKV_PART,    fch,           inner,     1,     1, n)  \
+  X(QKV,         NULL,                       QKV_VIEW,    fch,           3 * inner, 1,     1, n)  \
+  X(NL_ATTEND,   NULL,                       ATTENTION,   inner,         inner,     0,     0, n)  \
+  X(NL_OUT,      "nonlocal_net.out",         CONV_OUT_BN, inner,         fch,       1,     1, n)  \
+  X(SCORE1,      "nonlocal_net.score1",      LINEAR,      fch,           hidden,    1,     0, R)  \
+  X(SCORE2,      "nonlocal_net.score2",      LINEAR,      hidden,        1,         1,     0, R)  \
+  /* fusion */                                                                                    \
+  X(CLASSIFIER,  "classifier",               LINEAR,      lw + global_w, classes,   1,     0, 1)  \
+  X(GLOBAL_FC,   "global_fc",                LINEAR,      w[3] * cells,  gh,        cells, 0, 1)  \
+  X(REGION_BIAS, "nonlocal_net.region_bias", VECTOR,      R,             R,         0,     0, 0)
+/* clang-format on */
+
+typedef enum layer_kind {
+  CONV_BN,     /* PREFIX.conv.weight, batch-norm PREFIX.bn.*; packed */
+  CONV_OUT_BN, /* PREFIX.weight, batch-norm PREFIX_bn.*; packed */
+  QKV_PART,    /* 1x1 convolution PREFIX.weight + PREFIX.bias, run inside the view after it */
+  QKV_VIEW,    /* no tensors: the three rows before it side by side; packed */
+  ATTENTION,   /* no tensors: n x n positions of the attention products */
+  LINEAR,      /* PREFIX.weight [out][in], PREFIX.bias */
+  VECTOR       /* one tensor of `cout` floats named PREFIX */
+} layer_kind;
+
+#define AS_ID(id, name, kind, cin, cout, k, groups, side) id,
+typedef enum layer_id { LNL_NET_LAYERS(AS_ID) NUM_LAYERS } layer_id;
+#undef AS_ID
+_Static_assert(NUM_LAYERS <= LNL_NET_MAX_LAYERS, "LNL_NET_MAX_LAYERS is too small");
+_Static_assert(PHI == THETA + 1 && G == THETA + 2 && QKV == THETA + 3,
+               "the QKV view follows its three parts");
+
+typedef struct layer_desc {
+  const char *name;
+  layer_kind kind;
+  int cin, cout, k, groups, side;
+} layer_desc;
+
+/* Width of the global feature that joins the fused local features. */
+static int global_width(const lnl_config *c) {
+  return c->global_hidden ? c->global_hidden : c->widths[3];
+}
+
+/* The table for config c. */
+static void describe(const lnl_config *c, layer_desc *out) {
+  const int *w = c->widths, *d = c->dec_widths;
+  int S = c->input_size, in_ch = c->input_channels, R = c->num_regions;
+  int S2 = S >> 1, S4 = S >> 2, S8 = S >> 3; /* the U-Net levels' sides */
+  int fch = c->feature_channels, lw = c->local_width, rw = c->regions[0][2], rw2 = rw / 2;
+  int inner = c->nonlocal_inner, n = c->feature_size / c->nonlocal_pool;
+  int hidden = c->attention_hidden, classes = c->num_classes, global_w = global_width(c);
+  int cells = c->global_pool * c->global_pool, gh = c->global_hidden;
+#define AS_DESC(id, name, kind, cin, cout, k, groups, side) \
+  out[id] = (layer_desc){name, kind, cin, cout, k, groups, side};
+  LNL_NET_LAYERS(AS_DESC)
+#undef AS_DESC
+}
+
+static int is_packed(layer_kind kind) {
+  return kind == CONV_BN || kind == CONV_OUT_BN || kind == QKV_VIEW;
+}
 
 /* Binds tensors by name, checking dtype and shape, and remembers which were used. */
 typedef struct loader {
@@ -127,37 +216,29 @@ static uint64_t conv_macs(const lnl_conv *c, int side) {
   return (uint64_t)c->cout * o * o * (uint64_t)(c->cin / c->groups) * c->kh * c->kw;
 }
 
-static void count_macs(lnl_net *net) {
-  const lnl_config *cfg = &net->cfg;
-  int S = cfg->input_size, fs = cfg->feature_size, n = fs / cfg->nonlocal_pool;
-  uint64_t m = 0;
-  for (int l = 0; l < 4; l++)
-    m += conv_macs(&net->enc[l][0], S >> l) + conv_macs(&net->enc[l][1], S >> l);
-  m += conv_macs(&net->up2, S >> 2) + conv_macs(&net->dec2, S >> 2);
-  m += conv_macs(&net->up1, S >> 1) + conv_macs(&net->dec1, S >> 1);
-  m +=
-      conv_macs(&net->local1, cfg->regions[0][2]) + conv_macs(&net->local2, cfg->regions[0][2] / 2);
-  m += conv_macs(&net->theta, n) * 3 + conv_macs(&net->nl_out, n);
-  m += 2ull * (uint64_t)(n * n) * (uint64_t)(n * n) * cfg->nonlocal_inner; /* n*n positions */
-  m += (uint64_t)cfg->num_regions * (uint64_t)(net->score1.in * net->score1.out + net->score2.in);
-  m += (uint64_t)net->global_fc.in * net->global_fc.out;
-  m += (uint64_t)net->classifier.in * net->classifier.out;
-  net->macs = m;
+/* Multiply-adds of one row, once bound. */
+static uint64_t layer_macs(const layer_desc *d, const lnl_layer *l) {
+  uint64_t cells = (uint64_t)d->side * (uint64_t)d->side;
+  switch (d->kind) {
+  case CONV_BN:
+  case CONV_OUT_BN:
+  case QKV_PART: return conv_macs(&l->conv, d->side);
+  case ATTENTION: return 2ull * cells * cells * (uint64_t)d->cin; /* q k^T, then att v */
+  case LINEAR: return (uint64_t)d->side * (uint64_t)l->linear.in * (uint64_t)l->linear.out;
+  case QKV_VIEW: /* counted in its parts */
+  case VECTOR: return 0;
+  }
+  return 0;
 }
 
-/* Width of the global feature that joins the fused local features. */
-static int global_width(const lnl_config *c) {
-  return c->global_hidden ? c->global_hidden : c->widths[3];
-}
-
-/* The model flattens the pooled bottleneck channel-major (input ch * cells + cell); the
- * engine's map is channels-last, so global_fc's columns are reordered once, at load time,
- * to cell * channels + ch. */
-static lnl_status global_fc_channels_last(loader *L, int channels, int cells) {
-  lnl_linear *fc = &L->net->global_fc;
-  size_t in = (size_t)channels * cells;
+/* The model flattens a pooled map channel-major (input ch * cells + cell); the engine's
+ * map is channels-last, so the layer's columns are reordered once, at load time, to
+ * cell * channels + ch. */
+static lnl_status columns_channels_last(loader *L, lnl_linear *fc, const char *name, int cells) {
+  int channels = fc->in / cells;
+  size_t in = (size_t)fc->in;
   float *row = malloc(in * sizeof(float));
-  if (!row) return lnl_fail(L->err, LNL_ERR_MEMORY, "out of memory loading 'global_fc'");
+  if (!row) return lnl_fail(L->err, LNL_ERR_MEMORY, "out of memory loading '%s'", name);
   for (int o = 0; o < fc->out; o++) {
     float *w = fc->weight + (size_t)o * in;
     memcpy(row, w, in * sizeof(float));
@@ -168,90 +249,43 @@ static lnl_status global_fc_channels_last(loader *L, int channels, int cells) {
   return LNL_OK;
 }
 
-static lnl_status bind_all(loader *L) {
-  lnl_net *net = L->net;
-  const lnl_config *c = &net->cfg;
-  const int *w = c->widths, *d = c->dec_widths;
-  int R = c->num_regions, fch = c->feature_channels, lw = c->local_width;
-  char name[64];
-  lnl_status s;
-  int cin = c->input_channels;
-  for (int l = 0; l < 4; l++) {
-    snprintf(name, sizeof name, "unet.enc%d.0", l);
-    if ((s = bind_convbn(L, &net->enc[l][0], name, cin, w[l], 3, 1))) return s;
-    snprintf(name, sizeof name, "unet.enc%d.1", l);
-    if ((s = bind_convbn(L, &net->enc[l][1], name, w[l], w[l], 3, 1))) return s;
-    cin = w[l];
-  }
-  /* decoder: 1x1 "up" convolution, then a 3x3 over [up, skip] */
-  if ((s = bind_convbn(L, &net->up2, "unet.up2", w[3], d[0], 1, 1)) ||
-      (s = bind_convbn(L, &net->dec2, "unet.dec2", d[0] + w[2], d[0], 3, 1)) ||
-      (s = bind_convbn(L, &net->up1, "unet.up1", d[0], d[1], 1, 1)) ||
-      (s = bind_convbn(L, &net->dec1, "unet.dec1", d[1] + w[1], fch, 3, 1)) ||
-      (s = bind_convbn(L, &net->local1, "local.conv1", R * fch, R * lw, 3, R)) ||
-      (s = bind_convbn(L, &net->local2, "local.conv2", R * lw, R * lw, 3, R)) ||
-      (s = bind_pointwise(L, &net->theta, "nonlocal_net.theta", fch, c->nonlocal_inner)) ||
-      (s = bind_pointwise(L, &net->phi, "nonlocal_net.phi", fch, c->nonlocal_inner)) ||
-      (s = bind_pointwise(L, &net->g, "nonlocal_net.g", fch, c->nonlocal_inner)) ||
-      (s = bind_conv(L, &net->nl_out, "nonlocal_net.out.weight", "nonlocal_net.out_bn",
-                     c->nonlocal_inner, fch, 1, 1)) ||
-      (s = bind_linear(L, &net->score1, "nonlocal_net.score1", fch, c->attention_hidden)) ||
-      (s = bind_linear(L, &net->score2, "nonlocal_net.score2", c->attention_hidden, 1)) ||
-      (s = bind_linear(L, &net->classifier, "classifier", lw + global_width(c), c->num_classes)))
-    return s;
-  if (c->global_hidden &&
-      ((s = bind_linear(L, &net->global_fc, "global_fc", w[3] * c->global_pool * c->global_pool,
-                        c->global_hidden)) ||
-       (s = global_fc_channels_last(L, w[3], c->global_pool * c->global_pool))))
-    return s;
-  int64_t nreg = R;
-  return take(L, "nonlocal_net.region_bias", 1, &nreg, &net->region_bias);
-}
-
-/* theta, phi and g as one 1x1 convolution with their outputs side by side. */
-static lnl_status merge_qkv(loader *L, lnl_conv *qkv) {
-  lnl_net *net = L->net;
-  const lnl_conv *part[3] = {&net->theta, &net->phi, &net->g};
-  int cin = net->theta.cin, inner = net->theta.cout;
-  *qkv = (lnl_conv){
+/* The three QKV_PART rows before a QKV_VIEW as one 1x1 convolution, their outputs side
+ * by side. */
+static lnl_status merge_view(loader *L, lnl_conv *view, const lnl_layer *part) {
+  int cin = part[0].conv.cin, inner = part[0].conv.cout;
+  *view = (lnl_conv){
       cin, 3 * inner, 1, 1, 1, 0, 1, own(L, (size_t)3 * inner * cin), own(L, (size_t)3 * inner)};
-  if (!qkv->weight || !qkv->bias)
+  if (!view->weight || !view->bias)
     return lnl_fail(L->err, LNL_ERR_MEMORY, "out of memory packing the non-local block");
   for (int i = 0; i < 3; i++) {
-    memcpy(qkv->weight + (size_t)i * inner * cin, part[i]->weight,
+    memcpy(view->weight + (size_t)i * inner * cin, part[i].conv.weight,
            sizeof(float) * (size_t)inner * cin);
-    memcpy(qkv->bias + (size_t)i * inner, part[i]->bias, sizeof(float) * (size_t)inner);
+    memcpy(view->bias + (size_t)i * inner, part[i].conv.bias, sizeof(float) * (size_t)inner);
   }
   return LNL_OK;
 }
 
-static lnl_status pack_all(loader *L) {
-  lnl_net *net = L->net;
-  lnl_conv qkv;
-  lnl_status s = merge_qkv(L, &qkv);
-  if (s) return s;
-  struct {
-    lnl_pconv *pc;
-    const lnl_conv *conv;
-  } list[] = {{&net->penc[0][0], &net->enc[0][0]},
-              {&net->penc[0][1], &net->enc[0][1]},
-              {&net->penc[1][0], &net->enc[1][0]},
-              {&net->penc[1][1], &net->enc[1][1]},
-              {&net->penc[2][0], &net->enc[2][0]},
-              {&net->penc[2][1], &net->enc[2][1]},
-              {&net->penc[3][0], &net->enc[3][0]},
-              {&net->penc[3][1], &net->enc[3][1]},
-              {&net->pup2, &net->up2},
-              {&net->pdec2, &net->dec2},
-              {&net->pup1, &net->up1},
-              {&net->pdec1, &net->dec1},
-              {&net->plocal1, &net->local1},
-              {&net->plocal2, &net->local2},
-              {&net->pqkv, &qkv},
-              {&net->pout, &net->nl_out}};
-  for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
-    if (!lnl_pconv_pack(list[i].pc, list[i].conv))
-      return lnl_fail(L->err, LNL_ERR_MEMORY, "out of memory packing the network's weights");
+/* Binds the tensors of one row. */
+static lnl_status bind_layer(loader *L, const layer_desc *d, lnl_layer *l) {
+  char wname[128], bn[128];
+  switch (d->kind) {
+  case CONV_BN: return bind_convbn(L, &l->conv, d->name, d->cin, d->cout, d->k, d->groups);
+  case CONV_OUT_BN:
+    snprintf(wname, sizeof wname, "%s.weight", d->name);
+    snprintf(bn, sizeof bn, "%s_bn", d->name);
+    return bind_conv(L, &l->conv, wname, bn, d->cin, d->cout, d->k, d->groups);
+  case QKV_PART: return bind_pointwise(L, &l->conv, d->name, d->cin, d->cout);
+  case LINEAR: {
+    lnl_status s = bind_linear(L, &l->linear, d->name, d->cin, d->cout);
+    return s || d->k == 1 ? s : columns_channels_last(L, &l->linear, d->name, d->k);
+  }
+  case VECTOR: {
+    int64_t len = d->cout;
+    return take(L, d->name, 1, &len, &l->vector);
+  }
+  case QKV_VIEW:
+  case ATTENTION: return LNL_OK;
+  }
   return LNL_OK;
 }
 
@@ -265,20 +299,29 @@ lnl_status lnl_net_load(lnl_net *net, const lnl_config *cfg, const lnl_safetenso
                     "model config: one face would need %zu MB of buffers (input_size %d); the "
                     "engine's limit is %d MB",
                     scratch >> 20, cfg->input_size, LNL_NET_MAX_SCRATCH_BYTES >> 20);
+  layer_desc desc[NUM_LAYERS];
+  describe(&net->cfg, desc);
   loader L = {st, net, calloc((size_t)st->count + 1, 1), err};
   if (!L.used) return lnl_fail(err, LNL_ERR_MEMORY, "out of memory loading the model");
-  lnl_status s = bind_all(&L);
+  lnl_status s = LNL_OK;
+  for (int i = 0; s == LNL_OK && i < NUM_LAYERS; i++)
+    if (desc[i].cout) s = bind_layer(&L, &desc[i], &net->layer[i]);
   for (int i = 0; s == LNL_OK && i < st->count; i++)
     if (!L.used[i])
       s = lnl_fail(err, LNL_ERR_MODEL, "tensor '%s' is not part of the configured network",
                    st->tensors[i].name);
-  if (s == LNL_OK) s = pack_all(&L);
+  for (int i = 0; s == LNL_OK && i < NUM_LAYERS; i++) {
+    lnl_layer *l = &net->layer[i];
+    if (desc[i].kind == QKV_VIEW) s = merge_view(&L, &l->conv, l - 3);
+    if (s == LNL_OK && is_packed(desc[i].kind) && !lnl_pconv_pack(&l->packed, &l->conv))
+      s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory packing the network's weights");
+  }
   free(L.used);
   if (s != LNL_OK) {
     lnl_net_free(net);
     return s;
   }
-  count_macs(net);
+  for (int i = 0; i < NUM_LAYERS; i++) net->macs += layer_macs(&desc[i], &net->layer[i]);
   if (net->macs > LNL_NET_MAX_MACS) {
     unsigned long long macs = (unsigned long long)net->macs;
     lnl_net_free(net);
@@ -291,11 +334,7 @@ lnl_status lnl_net_load(lnl_net *net, const lnl_config *cfg, const lnl_safetenso
 }
 
 void lnl_net_free(lnl_net *net) {
-  lnl_pconv *packed[] = {&net->penc[0][0], &net->penc[0][1], &net->penc[1][0], &net->penc[1][1],
-                         &net->penc[2][0], &net->penc[2][1], &net->penc[3][0], &net->penc[3][1],
-                         &net->pup2,       &net->pdec2,      &net->pup1,       &net->pdec1,
-                         &net->plocal1,    &net->plocal2,    &net->pqkv,       &net->pout};
-  for (size_t i = 0; i < sizeof packed / sizeof packed[0]; i++) lnl_pconv_free(packed[i]);
+  for (int i = 0; i < NUM_LAYERS; i++) lnl_pconv_free(&net->layer[i].packed);
   for (int i = 0; i < net->num_owned; i++) free(net->owned[i]);
   net->num_owned = 0;
 }
@@ -383,6 +422,10 @@ void lnl_net_scratch_free(lnl_net_scratch *s) {
   memset(s, 0, sizeof *s);
 }
 
+static const lnl_pconv *packed(const lnl_net *net, layer_id id) { return &net->layer[id].packed; }
+
+static const lnl_linear *linear(const lnl_net *net, layer_id id) { return &net->layer[id].linear; }
+
 /* A side x side map whose pixels are `cs` floats apart, from channel `ch` on. */
 static lnl_map map_at(float *base, int side, int cs, int ch) {
   return (lnl_map){base + ch, side, side, (size_t)side * cs, (size_t)cs};
@@ -427,25 +470,25 @@ static void unet_forward(const lnl_net *net, lnl_net_scratch *s, const float *in
     x = s->x;
   }
   /* level 0 */
-  conv(&net->penc[0][0], S, x, cin, 0, s->t, w[0], 0, 1, par);
-  conv(&net->penc[0][1], S, s->t, w[0], 0, s->e0, w[0], 0, 1, par);
+  conv(packed(net, ENC0_0), S, x, cin, 0, s->t, w[0], 0, 1, par);
+  conv(packed(net, ENC0_1), S, s->t, w[0], 0, s->e0, w[0], 0, 1, par);
   /* level 1: e1 is stored as the second part of cat1 */
   maxpool(S, s->e0, w[0], 0, w[0], s->pool);
-  conv(&net->penc[1][0], S / 2, s->pool, w[0], 0, s->t, w[1], 0, 1, par);
-  conv(&net->penc[1][1], S / 2, s->t, w[1], 0, s->cat1, c1, d[1], 1, par);
+  conv(packed(net, ENC1_0), S / 2, s->pool, w[0], 0, s->t, w[1], 0, 1, par);
+  conv(packed(net, ENC1_1), S / 2, s->t, w[1], 0, s->cat1, c1, d[1], 1, par);
   /* level 2: e2 in the second part of cat2 */
   maxpool(S / 2, s->cat1, c1, d[1], w[1], s->pool);
-  conv(&net->penc[2][0], S / 4, s->pool, w[1], 0, s->t, w[2], 0, 1, par);
-  conv(&net->penc[2][1], S / 4, s->t, w[2], 0, s->cat2, c2, d[0], 1, par);
+  conv(packed(net, ENC2_0), S / 4, s->pool, w[1], 0, s->t, w[2], 0, 1, par);
+  conv(packed(net, ENC2_1), S / 4, s->t, w[2], 0, s->cat2, c2, d[0], 1, par);
   /* level 3 */
   maxpool(S / 4, s->cat2, c2, d[0], w[2], s->pool);
-  conv(&net->penc[3][0], S / 8, s->pool, w[2], 0, s->t, w[3], 0, 1, par);
-  conv(&net->penc[3][1], S / 8, s->t, w[3], 0, s->e3, w[3], 0, 1, par);
+  conv(packed(net, ENC3_0), S / 8, s->pool, w[2], 0, s->t, w[3], 0, 1, par);
+  conv(packed(net, ENC3_1), S / 8, s->t, w[3], 0, s->e3, w[3], 0, 1, par);
   /* decoder */
-  up(&net->pup2, S / 4, s->e3, s->u2, s->cat2, c2, par);
-  conv(&net->pdec2, S / 4, s->cat2, c2, 0, s->d2, d[0], 0, 1, par);
-  up(&net->pup1, S / 2, s->d2, s->u1, s->cat1, c1, par);
-  conv(&net->pdec1, S / 2, s->cat1, c1, 0, s->f, c->feature_channels, 0, 1, par);
+  up(packed(net, UP2), S / 4, s->e3, s->u2, s->cat2, c2, par);
+  conv(packed(net, DEC2), S / 4, s->cat2, c2, 0, s->d2, d[0], 0, 1, par);
+  up(packed(net, UP1), S / 2, s->d2, s->u1, s->cat1, c1, par);
+  conv(packed(net, DEC1), S / 2, s->cat1, c1, 0, s->f, c->feature_channels, 0, 1, par);
 }
 
 /* The R local nets: image r of each grouped convolution is region r, cut straight out
@@ -462,31 +505,14 @@ static void local_forward(const lnl_net *net, lnl_net_scratch *s, lnl_parallel *
     s->out[r] = lnl_map_dense(s->l1 + (size_t)r * big, rh, rw, L);
     s->group[r] = r;
   }
-  lnl_pconv_run(&net->plocal1, R, s->in, s->out, s->group, 1, par);
+  lnl_pconv_run(packed(net, LOCAL1), R, s->in, s->out, s->group, 1, par);
   for (int r = 0; r < R; r++) {
     s->in[r] = lnl_map_dense(s->lpool + (size_t)r * small, rh / 2, rw / 2, L);
     lnl_map_maxpool2(&s->out[r], L, &s->in[r]);
     s->out[r] = lnl_map_dense(s->l2 + (size_t)r * small, rh / 2, rw / 2, L);
   }
-  lnl_pconv_run(&net->plocal2, R, s->in, s->out, s->group, 1, par);
+  lnl_pconv_run(packed(net, LOCAL2), R, s->in, s->out, s->group, 1, par);
   for (int r = 0; r < R; r++) lnl_map_mean(&s->out[r], L, s->lfeat + (size_t)r * L);
-}
-
-typedef struct softmax_job {
-  float *att;
-  int n, tasks;
-  float scale;
-} softmax_job;
-
-/* Rows [t n / tasks, (t + 1) n / tasks) of the attention: scaled, then softmax. */
-static void softmax_rows(void *arg, int t) {
-  const softmax_job *j = arg;
-  int r0 = (int)((long)j->n * t / j->tasks), r1 = (int)((long)j->n * (t + 1) / j->tasks);
-  for (int k = r0; k < r1; k++) {
-    float *row = j->att + (size_t)k * j->n;
-    lnl_scale(row, (size_t)j->n, j->scale);
-    lnl_softmax(row, (size_t)j->n);
-  }
 }
 
 static void nonlocal_forward(const lnl_net *net, lnl_net_scratch *s, lnl_parallel *par) {
@@ -495,25 +521,19 @@ static void nonlocal_forward(const lnl_net *net, lnl_net_scratch *s, lnl_paralle
   int fs = c->feature_size, d = c->nonlocal_inner, np = side * side, R = c->num_regions;
   lnl_map a = lnl_map_dense(s->f, fs, fs, fch), b = lnl_map_dense(s->p, side, side, fch);
   lnl_map_avgpool(&a, fch, pool, &b);
-  conv(&net->pqkv, side, s->p, fch, 0, s->qkv, 3 * d, 0, 0, par);
-  /* att = theta phi^T, softmax over each row; y = att g */
-  lnl_gemm(par, 0, 1, np, np, d, s->qkv, 3 * d, s->qkv + d, 3 * d, 0.0f, s->att, np);
-  /* rows split across threads (an exp costs about 20 multiply-adds) */
-  softmax_job sj = {s->att, np, lnl_parallel_threads_for(par, 20.0 * np * np),
-                    1.0f / sqrtf((float)d)};
-  lnl_parallel_for(sj.tasks > 1 ? par : NULL, sj.tasks, softmax_rows, &sj);
-  lnl_gemm(par, 0, 0, np, d, np, s->att, np, s->qkv + 2 * d, 3 * d, 0.0f, s->y, d);
-  conv(&net->pout, side, s->y, d, 0, s->z, fch, 0, 0, par);
+  conv(packed(net, QKV), side, s->p, fch, 0, s->qkv, 3 * d, 0, 0, par);
+  lnl_attention(s->qkv, s->qkv + d, s->qkv + 2 * d, 3 * d, d, np, s->att, s->y, par);
+  conv(packed(net, NL_OUT), side, s->y, d, 0, s->z, fch, 0, 0, par);
   lnl_add(s->z, s->p, (size_t)np * fch);
   for (int r = 0; r < R; r++) {
     const int *reg = c->regions[r];
     int x0 = reg[0] / pool, y0 = reg[1] / pool, w = reg[2] / pool, h = reg[3] / pool;
     lnl_map cells = {s->z + ((size_t)y0 * side + x0) * fch, h, w, (size_t)side * fch, (size_t)fch};
     lnl_map_mean(&cells, fch, s->ctx);
-    lnl_linear_forward(&net->score1, s->ctx, s->hidden);
-    lnl_relu(s->hidden, (size_t)net->score1.out);
-    lnl_linear_forward(&net->score2, s->hidden, &s->weights[r]);
-    s->weights[r] += net->region_bias[r];
+    lnl_linear_forward(linear(net, SCORE1), s->ctx, s->hidden);
+    lnl_relu(s->hidden, (size_t)linear(net, SCORE1)->out);
+    lnl_linear_forward(linear(net, SCORE2), s->hidden, &s->weights[r]);
+    s->weights[r] += net->layer[REGION_BIAS].vector[r];
   }
   lnl_softmax(s->weights, (size_t)R);
 }
@@ -529,7 +549,7 @@ static void global_feature(const lnl_net *net, lnl_net_scratch *s, float *out) {
   }
   lnl_map pooled = lnl_map_dense(s->gpool, gp, gp, w3);
   lnl_map_avgpool(&e3, w3, b / gp, &pooled);
-  lnl_linear_forward(&net->global_fc, s->gpool, out); /* columns reordered at load */
+  lnl_linear_forward(linear(net, GLOBAL_FC), s->gpool, out); /* columns reordered at load */
   lnl_relu(out, (size_t)c->global_hidden);
 }
 
@@ -545,6 +565,6 @@ void lnl_net_forward(const lnl_net *net, lnl_net_scratch *s, const float *input,
   for (int r = 0; r < R; r++)
     for (int j = 0; j < L; j++) s->fused[j] += s->weights[r] * s->lfeat[(size_t)r * L + j];
   global_feature(net, s, s->fused + L);
-  lnl_linear_forward(&net->classifier, s->fused, s->probs);
+  lnl_linear_forward(linear(net, CLASSIFIER), s->fused, s->probs);
   lnl_softmax(s->probs, (size_t)c->num_classes);
 }

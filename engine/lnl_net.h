@@ -1,5 +1,6 @@
 /* LNLNet: the graph of tools/train/model.py, built from an lnl_config and the
- * tensors of a weights file. */
+ * tensors of a weights file. Every layer is described once, in the table at the top of
+ * lnl_net.c; binding, packing, freeing and the multiply-add count follow from it. */
 #ifndef LNL_NET_H
 #define LNL_NET_H
 
@@ -7,7 +8,7 @@
 
 #include "lnl_config.h"
 #include "lnl_nhwc.h"
-#include "lnl_ops.h"
+#include "lnl_vector.h"
 #include "lnl_safetensors.h"
 
 #define LNL_NET_MAX_PARAMS 256 /* the graph binds about 110 arrays */
@@ -16,18 +17,20 @@
 #define LNL_NET_MAX_SCRATCH_BYTES (256 << 20)
 #define LNL_NET_MAX_MACS 20000000000ull
 
+/* One row of the network's table (lnl_net.c): what the weights file gives it, folded and,
+ * for the convolutions the channels-last kernels run, packed. */
+typedef struct lnl_layer {
+  lnl_conv conv;     /* convolutions, batch-norm folded in */
+  lnl_linear linear; /* linear layers */
+  float *vector;     /* a plain tensor (the region bias) */
+  lnl_pconv packed;  /* the convolution packed for lnl_pconv_run */
+} lnl_layer;
+
+#define LNL_NET_MAX_LAYERS 32
+
 typedef struct lnl_net {
   lnl_config cfg;
-  lnl_conv enc[4][2]; /* U-Net encoder, two 3x3 convs per level */
-  lnl_conv up2, dec2, up1, dec1;
-  lnl_conv local1, local2; /* the R local nets as grouped convolutions */
-  lnl_conv theta, phi, g, nl_out;
-  lnl_linear score1, score2, classifier;
-  lnl_linear global_fc; /* only with cfg.global_hidden; columns in channels-last order */
-  float *region_bias;
-  /* the convolutions above packed for the channels-last kernels; qkv is theta, phi and
-   * g as one convolution (their outputs side by side) */
-  lnl_pconv penc[4][2], pup2, pdec2, pup1, pdec1, plocal1, plocal2, pqkv, pout;
+  lnl_layer layer[LNL_NET_MAX_LAYERS]; /* indexed by the table's layer ids */
   uint64_t macs;
   float *owned[LNL_NET_MAX_PARAMS]; /* every parameter array, for freeing */
   int num_owned;

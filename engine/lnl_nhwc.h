@@ -1,19 +1,21 @@
 /* Channels-last (NHWC) operators for the expression network: convolutions with weights
  * packed once at load time and run by register-blocked kernels over an indirection of
  * input pixels (no im2col copies, bias and ReLU fused into the store), and the pooling
- * and resizing around them. A feature map is a grid of pixels, each `cs` floats apart
- * (its channels consecutive), rows `rs` floats apart: a map can be a window of a larger
- * one (a region crop) or a channel slice of one (one half of a concatenation).
- * Each operator is checked against a naive reference in tests/test_ops.c. */
+ * and resizing around them; the loops inside are the kernels of lnl_kernels.h. A feature map is a
+ * grid of pixels, each `cs` floats apart (its channels consecutive), rows `rs` floats apart: a map
+ * can be a window of a larger one (a region crop) or a channel slice of one (one half of a
+ * concatenation). Each operator is checked against a naive reference in tests/test_ops.c. */
 #ifndef LNL_NHWC_H
 #define LNL_NHWC_H
 
 #include <stddef.h>
 
-#include "lnl_ops.h"
+#include "lnl_kernels.h"
+#include "lnl_parallel.h"
+#include "lnl_vector.h"
 
 /* Output channels are packed in blocks of this many. */
-#define LNL_NHWC_BLOCK 16
+#define LNL_NHWC_BLOCK LNL_TILE_COLS
 
 typedef struct lnl_map {
   float *data;
@@ -42,22 +44,6 @@ void lnl_pconv_free(lnl_pconv *pc);
 void lnl_pconv_run(const lnl_pconv *pc, int n, const lnl_map *in, const lnl_map *out,
                    const int *group, int relu, lnl_parallel *par);
 
-/* Kernels (for tests): "avx512", "avx2" or "generic", the best this CPU runs by
- * default, or $LNL_KERNEL. Returns 0 for a name this CPU cannot run. */
-int lnl_nhwc_set_kernel(const char *name);
-const char *lnl_nhwc_kernel(void);
-
-/* A 3x3 depthwise "same" convolution of one channels-first h x w plane (taps k[9], then
- * bias and an optional ReLU): output rows [r0, r1). For the detector's graph. */
-void lnl_dw3x3(const float *in, int h, int w, const float *k, float bias, int relu, float *out,
-               int r0, int r1);
-
-/* A 1x1 convolution of channels-first planes (wt [cout][cin], bias or NULL, planes npix
- * floats apart), pixels [p0, p1), with an optional ReLU. Returns 0 (and does nothing)
- * when the chosen kernel set has no such kernel: the caller then uses BLAS. */
-int lnl_pointwise_chw(const float *wt, const float *bias, int cin, int cout, const float *in,
-                      size_t npix, float *out, size_t p0, size_t p1, int relu);
-
 /* Map operators over `c` channels: 2 x 2 max pooling with stride 2 (floor), k x k average
  * pooling with stride k, bilinear resize (align_corners=False) with an optional ReLU
  * after it, the mean of every channel. */
@@ -65,6 +51,13 @@ void lnl_map_maxpool2(const lnl_map *in, int c, const lnl_map *out);
 void lnl_map_avgpool(const lnl_map *in, int c, int k, const lnl_map *out);
 void lnl_map_resize_bilinear(const lnl_map *in, int c, const lnl_map *out, int relu);
 void lnl_map_mean(const lnl_map *in, int c, float *out);
+
+/* Non-local (embedded Gaussian) attention over n positions, channels-last: row i of q, k
+ * and v (d channels each, rows ld floats apart: the three parts of one map side by side)
+ * is position i; y is [n][d]: y[i] = sum_j softmax_j(q[i] . k[j] / sqrt(d)) v[j];
+ * att is n x n scratch. */
+void lnl_attention(const float *q, const float *k, const float *v, int ld, int d, int n, float *att,
+                   float *y, lnl_parallel *par);
 
 /* A dense map of h x w pixels of c channels at data. */
 lnl_map lnl_map_dense(float *data, int h, int w, int c);

@@ -4,11 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "lnl_nhwc.h"
-
-int lnl_conv_out_size(int in, int k, int stride, int pad) {
-  return (in + 2 * pad - k) / stride + 1;
-}
+#include "lnl_kernels.h"
 
 static int is_pointwise(const lnl_conv *conv) {
   return conv->kh == 1 && conv->kw == 1 && conv->stride == 1 && conv->pad == 0;
@@ -200,6 +196,29 @@ static void product(const conv_job *j, int g, const float *col, int c0, int c1, 
   bias_relu(j, o0, g * cout_g + c1, r0, r1);
 }
 
+/* The 3x3 depthwise "same" convolution of one plane through the kernel set. */
+static void dw3x3(const float *in, int h, int w, const float *k, float bias, int relu, float *out,
+                  int r0, int r1) {
+  lnl_kernels()->dw3(in, h, w, k, bias, relu, out, r0, r1);
+}
+
+/* A 1x1 convolution of channels-first planes (wt [cout][cin], bias or NULL, planes npix
+ * floats apart), pixels [p0, p1), with an optional ReLU. Returns 0 (and does nothing)
+ * when the kernel set has no such kernel: the caller then uses BLAS. */
+static int pointwise_planes(const float *wt, const float *bias, int cin, int cout, const float *in,
+                            size_t npix, float *out, size_t p0, size_t p1, int relu) {
+  const lnl_kernel_set *k = lnl_kernels();
+  if (!k->pw) return 0;
+  for (size_t p = p0; p < p1; p += (size_t)k->pw_block) {
+    int np = p1 - p < (size_t)k->pw_block ? (int)(p1 - p) : k->pw_block;
+    for (int o = 0; o < cout; o += LNL_PW_ROWS)
+      k->pw(wt + (size_t)o * cin, bias ? bias + o : NULL, cin,
+            cout - o < LNL_PW_ROWS ? cout - o : LNL_PW_ROWS, in, npix, out + (size_t)o * npix, p,
+            np, relu);
+  }
+  return 1;
+}
+
 static void conv_task(void *arg, int t) {
   const conv_job *j = arg;
   const lnl_conv *conv = j->conv;
@@ -210,9 +229,9 @@ static void conv_task(void *arg, int t) {
     if (b1 > conv->cin) b1 = conv->cin;
     if (conv->kh == 3 && conv->kw == 3 && conv->stride == 1 && conv->pad == 1) {
       for (int c = b0; c < b1; c++) /* the 3x3 "same" case: a SIMD kernel, bias fused */
-        lnl_dw3x3(j->in + (size_t)c * j->h * j->w, j->h, j->w, conv->weight + (size_t)c * 9,
-                  conv->bias ? conv->bias[c] : 0.0f, j->relu, j->out + (size_t)c * j->oh * j->ow, 0,
-                  j->oh);
+        dw3x3(j->in + (size_t)c * j->h * j->w, j->h, j->w, conv->weight + (size_t)c * 9,
+              conv->bias ? conv->bias[c] : 0.0f, j->relu, j->out + (size_t)c * j->oh * j->ow, 0,
+              j->oh);
       break;
     }
     depthwise(conv, j->in, j->h, j->w, j->out, j->oh, j->ow, b0, b1);
@@ -222,9 +241,9 @@ static void conv_task(void *arg, int t) {
   case SPLIT_ROWS:
     if (b1 > j->oh) b1 = j->oh;
     if (conv->groups == 1 && is_pointwise(conv) &&
-        lnl_pointwise_chw(conv->weight, conv->bias, conv->cin, conv->cout, j->in,
-                          (size_t)j->oh * j->ow, j->out, (size_t)b0 * j->ow, (size_t)b1 * j->ow,
-                          j->relu))
+        pointwise_planes(conv->weight, conv->bias, conv->cin, conv->cout, j->in,
+                         (size_t)j->oh * j->ow, j->out, (size_t)b0 * j->ow, (size_t)b1 * j->ow,
+                         j->relu))
       break; /* a SIMD kernel, bias and ReLU fused */
     product(j, 0, unfold(j, 0, b0, b1), 0, cout_g, b0, b1);
     break;
@@ -274,59 +293,6 @@ void lnl_conv2d(const lnl_conv *conv, const float *in, int h, int w, float *out,
   lnl_parallel_for(threads > 1 ? par : NULL, tasks, conv_task, &job);
 }
 
-void lnl_fold_batchnorm(lnl_conv *conv, const float *gamma, const float *beta, const float *mean,
-                        const float *var, float eps) {
-  size_t per_out = (size_t)(conv->cin / conv->groups) * conv->kh * conv->kw;
-  for (int o = 0; o < conv->cout; o++) {
-    float s = gamma[o] / sqrtf(var[o] + eps);
-    float *wt = conv->weight + (size_t)o * per_out;
-    for (size_t i = 0; i < per_out; i++) wt[i] *= s;
-    conv->bias[o] = beta[o] + (conv->bias[o] - mean[o]) * s;
-  }
-}
-
-void lnl_linear_forward(const lnl_linear *lin, const float *in, float *out) {
-  for (int o = 0; o < lin->out; o++) {
-    const float *wt = lin->weight + (size_t)o * lin->in;
-    float acc = lin->bias ? lin->bias[o] : 0.0f;
-    for (int i = 0; i < lin->in; i++) acc += wt[i] * in[i];
-    out[o] = acc;
-  }
-}
-
-void lnl_relu(float *x, size_t n) {
-  for (size_t i = 0; i < n; i++) x[i] = x[i] < 0.0f ? 0.0f : x[i]; /* a select: vectorises */
-}
-
-void lnl_sigmoid(float *x, size_t n) {
-  for (size_t i = 0; i < n; i++) x[i] = 1.0f / (1.0f + expf(-x[i]));
-}
-
-void lnl_softmax(float *x, size_t n) {
-  if (n == 0) return;
-  float mx = x[0];
-  for (size_t i = 1; i < n; i++)
-    if (x[i] > mx) mx = x[i];
-  float sum = 0.0f;
-  for (size_t i = 0; i < n; i++) {
-    x[i] = expf(x[i] - mx);
-    sum += x[i];
-  }
-  for (size_t i = 0; i < n; i++) x[i] /= sum;
-}
-
-void lnl_add(float *dst, const float *src, size_t n) {
-  for (size_t i = 0; i < n; i++) dst[i] += src[i];
-}
-
-void lnl_mul(float *dst, const float *src, size_t n) {
-  for (size_t i = 0; i < n; i++) dst[i] *= src[i];
-}
-
-void lnl_scale(float *x, size_t n, float s) {
-  for (size_t i = 0; i < n; i++) x[i] *= s;
-}
-
 void lnl_maxpool2d(const float *in, int c, int h, int w, int k, int stride, float *out) {
   int oh = (h - k) / stride + 1, ow = (w - k) / stride + 1;
   if (k == 2 && stride == 2) { /* the network's only pooling: no inner window loops */
@@ -357,118 +323,6 @@ void lnl_maxpool2d(const float *in, int c, int h, int w, int k, int stride, floa
       }
     }
   }
-}
-
-void lnl_avgpool2d(const float *in, int c, int h, int w, int k, int stride, float *out) {
-  int oh = (h - k) / stride + 1, ow = (w - k) / stride + 1;
-  float inv = 1.0f / (float)(k * k);
-  for (int ch = 0; ch < c; ch++) {
-    const float *p = in + (size_t)ch * h * w;
-    for (int oy = 0; oy < oh; oy++) {
-      for (int ox = 0; ox < ow; ox++) {
-        float s = 0.0f;
-        for (int ky = 0; ky < k; ky++)
-          for (int kx = 0; kx < k; kx++) s += p[(size_t)(oy * stride + ky) * w + ox * stride + kx];
-        *out++ = s * inv;
-      }
-    }
-  }
-}
-
-void lnl_global_avgpool(const float *in, int c, int h, int w, float *out) {
-  size_t n = (size_t)h * w;
-  for (int ch = 0; ch < c; ch++) {
-    const float *p = in + (size_t)ch * n;
-    float s = 0.0f;
-    for (size_t i = 0; i < n; i++) s += p[i];
-    out[ch] = s / (float)n;
-  }
-}
-
-/* Source index and weight of the second tap along one axis (align_corners=False). */
-static void bilinear_tap(int o, int n_in, int n_out, int *i0, int *i1, float *frac) {
-  float src = ((float)o + 0.5f) * ((float)n_in / (float)n_out) - 0.5f;
-  if (src < 0.0f) src = 0.0f;
-  int lo = (int)src;
-  if (lo > n_in - 1) lo = n_in - 1;
-  *i0 = lo;
-  *i1 = lo < n_in - 1 ? lo + 1 : lo;
-  *frac = src - (float)lo;
-}
-
-#define RESIZE_MAX_TAPS 1024
-
-void lnl_resize_bilinear(const float *in, int c, int h, int w, float *out, int oh, int ow) {
-  /* the horizontal taps are the same for every row: computed once when they fit */
-  int x0s[RESIZE_MAX_TAPS], x1s[RESIZE_MAX_TAPS];
-  float fxs[RESIZE_MAX_TAPS];
-  int cached = ow <= RESIZE_MAX_TAPS;
-  for (int ox = 0; cached && ox < ow; ox++) bilinear_tap(ox, w, ow, &x0s[ox], &x1s[ox], &fxs[ox]);
-  for (int ch = 0; ch < c; ch++) {
-    const float *p = in + (size_t)ch * h * w;
-    for (int oy = 0; oy < oh; oy++) {
-      int y0, y1;
-      float fy;
-      bilinear_tap(oy, h, oh, &y0, &y1, &fy);
-      const float *r0 = p + (size_t)y0 * w, *r1 = p + (size_t)y1 * w;
-      for (int ox = 0; ox < ow; ox++) {
-        int x0, x1;
-        float fx;
-        if (cached) {
-          x0 = x0s[ox];
-          x1 = x1s[ox];
-          fx = fxs[ox];
-        } else {
-          bilinear_tap(ox, w, ow, &x0, &x1, &fx);
-        }
-        float top = r0[x0] * (1 - fx) + r0[x1] * fx;
-        float bot = r1[x0] * (1 - fx) + r1[x1] * fx;
-        *out++ = top * (1 - fy) + bot * fy;
-      }
-    }
-  }
-}
-
-void lnl_resize_nearest(const float *in, int c, int h, int w, float *out, int oh, int ow) {
-  for (int ch = 0; ch < c; ch++) {
-    const float *p = in + (size_t)ch * h * w;
-    for (int oy = 0; oy < oh; oy++) {
-      int iy = (int)floorf((float)oy * ((float)h / (float)oh));
-      if (iy > h - 1) iy = h - 1;
-      for (int ox = 0; ox < ow; ox++) {
-        int ix = (int)floorf((float)ox * ((float)w / (float)ow));
-        if (ix > w - 1) ix = w - 1;
-        *out++ = p[(size_t)iy * w + ix];
-      }
-    }
-  }
-}
-
-void lnl_crop(const float *in, int c, int h, int w, int x, int y, int cw, int ch, float *out) {
-  for (int k = 0; k < c; k++)
-    for (int r = 0; r < ch; r++) {
-      memcpy(out, in + ((size_t)k * h + y + r) * w + x, sizeof(float) * (size_t)cw);
-      out += cw;
-    }
-}
-
-float *lnl_concat(float *dst, const float *src, size_t n) {
-  memcpy(dst, src, sizeof(float) * n);
-  return dst + n;
-}
-
-void lnl_attention(const float *theta, const float *phi, const float *g, int d, int n, float *att,
-                   float *y, lnl_parallel *par) {
-  /* att = theta^T phi, [n][n] */
-  lnl_gemm(par, 1, 0, n, n, d, theta, n, phi, n, 0.0f, att, n);
-  float s = 1.0f / sqrtf((float)d);
-  for (int i = 0; i < n; i++) {
-    float *row = att + (size_t)i * n;
-    lnl_scale(row, (size_t)n, s);
-    lnl_softmax(row, (size_t)n);
-  }
-  /* y = g att^T, [d][n] */
-  lnl_gemm(par, 0, 1, d, n, n, g, n, att, n, 0.0f, y, n);
 }
 
 void lnl_pad2d(const float *in, int c, int h, int w, int top, int left, int bottom, int right,

@@ -1,9 +1,37 @@
 /* lnlfer: facial-expression inference with the Local Non-Local joint network.
  *
- * The public interface of the engine library. Pure C11; no global state beyond
- * OpenBLAS's own. A model is immutable after opening and may be shared by
- * threads; a context holds one thread's scratch memory and must not be used by
- * two threads at once.
+ * Usage: the faces of an 8-bit RGB photo and each one's most probable expression
+ * (tests/test_public_api.c runs this example).
+ *
+ *   lnl_error err = {0};
+ *   lnl_model *model = NULL;
+ *   lnl_detector *det = NULL;
+ *   lnl_context *ctx = NULL;
+ *   lnl_face_analysis *faces = NULL;
+ *   int count = 0;
+ *   if (lnl_model_open("lnlfer-expression.safetensors", &model, &err) == LNL_OK &&
+ *       lnl_detector_open("blazeface-back.safetensors", &det, &err) == LNL_OK &&
+ *       lnl_context_new(model, 2, &ctx, &err) == LNL_OK) {
+ *     lnl_image photo = {rgb, width, height, 3 * (size_t)width};
+ *     lnl_detect_options opt;
+ *     lnl_detect_options_init(det, &opt);
+ *     if (lnl_analyze(ctx, det, &photo, &opt, &faces, &count, &err) == LNL_OK)
+ *       for (int i = 0; i < count; i++)
+ *         printf("face at %.0f,%.0f: %s\n", faces[i].face.box.x, faces[i].face.box.y,
+ *                lnl_model_class_name(model, faces[i].expression.label));
+ *   }
+ *   if (err.code != LNL_OK) fprintf(stderr, "lnlfer: %s\n", err.message);
+ *   free(faces);
+ *   lnl_context_free(ctx);
+ *   lnl_detector_close(det);
+ *   lnl_model_close(model);
+ *
+ * This is the engine library's whole public interface; its build gives clients this
+ * header's directory only (the engine's internal headers are not reachable from it).
+ * Pure C11; no global state beyond OpenBLAS's own and the kernel set picked once for the
+ * CPU ($LNL_KERNEL forces one). A model is immutable after opening and may be shared by
+ * threads; a context holds one thread's scratch memory and must not be used by two
+ * threads at once.
  *
  * Every function that can fail returns an lnl_status and, when `err` is not
  * NULL, fills it with a message meant for the user. The library never prints
@@ -35,6 +63,13 @@ typedef struct lnl_error {
   lnl_status code;
   char message[512];
 } lnl_error;
+
+/* ---- Version -------------------------------------------------------------- */
+
+/* The library's version, "MAJOR.MINOR.PATCH" (the meson project version it was built as). */
+const char *lnl_version(void);
+
+/* ---------------------------------------------------------------------------- */
 
 typedef struct lnl_model lnl_model;
 typedef struct lnl_context lnl_context;
