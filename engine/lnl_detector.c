@@ -185,8 +185,8 @@ const char *lnl_detector_metadata(const lnl_detector *d, const char *key) {
 }
 
 void lnl_detect_options_init(const lnl_detector *d, lnl_detect_options *opt) {
-  *opt = (lnl_detect_options){
-      d ? d->score_threshold : 0.5f, d ? d->nms_iou : 0.3f, 0, 0, DEFAULT_MAX_SIDE, 1};
+  *opt = (lnl_detect_options){d ? d->score_threshold : 0.5f, d ? d->nms_iou : 0.3f, 0, 0,
+                              DEFAULT_MAX_SIDE};
 }
 
 /* ---- running ------------------------------------------------------------ */
@@ -554,20 +554,11 @@ static lnl_status detect_clusters(const lnl_detector *d, const lnl_image *img,
   return LNL_OK;
 }
 
-/* A parallel step for a call without a context: opt->threads threads, started for the call. */
-static lnl_parallel call_threads(const lnl_detect_options *opt) {
-  lnl_parallel par = {.threads = opt && opt->threads > 0 ? opt->threads : 1};
-  lnl_parallel_start(&par); /* without workers, each step creates its threads */
-  return par;
-}
-
 lnl_status lnl_detect_clusters(const lnl_detector *d, const lnl_image *img,
                                const lnl_detect_options *opt, lnl_detect_cluster **clusters,
                                int *count, lnl_error *err) {
-  lnl_parallel par = call_threads(opt);
-  lnl_status s = detect_clusters(d, img, opt, &par, NULL, clusters, count, err);
-  lnl_parallel_stop(&par);
-  return s;
+  lnl_parallel one = {.threads = 1};
+  return detect_clusters(d, img, opt, &one, NULL, clusters, count, err);
 }
 
 lnl_status lnl_detect_on(const lnl_detector *d, const lnl_image *img, const lnl_detect_options *opt,
@@ -607,10 +598,8 @@ lnl_status lnl_detect_on(const lnl_detector *d, const lnl_image *img, const lnl_
 
 lnl_status lnl_detect(const lnl_detector *d, const lnl_image *img, const lnl_detect_options *opt,
                       lnl_face **faces, int *count, lnl_error *err) {
-  lnl_parallel par = call_threads(opt);
-  lnl_status s = lnl_detect_on(d, img, opt, &par, NULL, faces, count, err);
-  lnl_parallel_stop(&par);
-  return s;
+  lnl_parallel one = {.threads = 1};
+  return lnl_detect_on(d, img, opt, &one, NULL, faces, count, err);
 }
 
 lnl_status lnl_detector_run_raw(const lnl_detector *d, const float *input, float *raw,

@@ -38,7 +38,7 @@ typedef struct lnl_detect_hook {
   void *user;
 } lnl_detect_hook;
 
-/* lnl_detect on the threads of `par` (a context's; opt->threads is not used), with `hook`
+/* lnl_detect on the threads of `par` (a context's), with `hook`
  * (may be NULL) asked before every pass. */
 lnl_status lnl_detect_on(const lnl_detector *d, const lnl_image *img, const lnl_detect_options *opt,
                          lnl_parallel *par, const lnl_detect_hook *hook, lnl_face **faces,

@@ -114,7 +114,7 @@ const char *lnl_model_metadata(const lnl_model *m, const char *key) {
 }
 
 lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **out, lnl_error *err) {
-  if (!out || !model) return lnl_fail(err, LNL_ERR_ARGUMENT, "no model for the context");
+  if (!out) return lnl_fail(err, LNL_ERR_ARGUMENT, "no place to return the context");
   if (threads < 1 || threads > 64)
     return lnl_fail(err, LNL_ERR_ARGUMENT, "thread count %d is outside 1..64", threads);
   *out = NULL;
@@ -123,13 +123,13 @@ lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **ou
     free(ctx);
     return lnl_fail(err, LNL_ERR_MEMORY, "out of memory creating a context");
   }
-  lnl_status s = lnl_net_scratch_new(&model->net, &ctx->lanes[0], err);
+  lnl_status s = model ? lnl_net_scratch_new(&model->net, &ctx->lanes[0], err) : LNL_OK;
   if (s) {
     free(ctx->lanes);
     free(ctx);
     return s;
   }
-  ctx->num_lanes = 1;
+  ctx->num_lanes = model ? 1 : 0;
   ctx->model = model;
   ctx->par.threads = threads;
   lnl_parallel_start(&ctx->par); /* without workers, each step creates its threads */
@@ -236,8 +236,9 @@ lnl_status lnl_preprocess(const lnl_model *model, const lnl_image *crop, float *
 
 lnl_status lnl_classify(lnl_context *ctx, const lnl_image *crops, int n, lnl_result *results,
                         lnl_error *err) {
-  if (!ctx || (n > 0 && (!crops || !results)) || n < 0)
-    return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_classify: bad arguments");
+  if (!ctx || !ctx->model || (n > 0 && (!crops || !results)) || n < 0)
+    return lnl_fail(err, LNL_ERR_ARGUMENT,
+                    "lnl_classify: bad arguments (or a context without a model)");
   if (n == 0) return LNL_OK;
   size_t in = input_floats(ctx->model);
   float *inputs = malloc(sizeof(float) * in * (size_t)n);
@@ -257,8 +258,8 @@ lnl_status lnl_classify(lnl_context *ctx, const lnl_image *crops, int n, lnl_res
 
 lnl_status lnl_run(lnl_context *ctx, const float *inputs, int n, lnl_result *results,
                    lnl_error *err) {
-  if (!ctx || (n > 0 && (!inputs || !results)) || n < 0)
-    return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_run: bad arguments");
+  if (!ctx || !ctx->model || (n > 0 && (!inputs || !results)) || n < 0)
+    return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_run: bad arguments (or a context without a model)");
   run_faces(ctx, inputs, n, results);
   return check_results(ctx->model, results, n, err);
 }

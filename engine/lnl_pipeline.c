@@ -188,7 +188,7 @@ static lnl_status analyze(lnl_context *ctx, const lnl_detector *det, const lnl_s
                           const lnl_image *direct, const lnl_detect_options *opt,
                           lnl_progress_func progress_func, void *progress_user,
                           lnl_face_analysis **out, int *count, lnl_error *err) {
-  if (!ctx || !det || !src || !src->read || !out || !count)
+  if (!ctx || !lnl_context_model(ctx) || !det || !src || !src->read || !out || !count)
     return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_analyze: bad arguments");
   *out = NULL;
   *count = 0;
@@ -263,6 +263,13 @@ lnl_status lnl_analyze_source(lnl_context *ctx, const lnl_detector *det, const l
                               void *progress_user, lnl_face_analysis **out, int *count,
                               lnl_error *err) {
   return analyze(ctx, det, src, NULL, opt, progress, progress_user, out, count, err);
+}
+
+lnl_status lnl_context_detect(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
+                              const lnl_detect_options *opt, lnl_face **faces, int *count,
+                              lnl_error *err) {
+  if (!ctx) return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_context_detect: no context");
+  return lnl_detect_on(det, img, opt, lnl_context_parallel(ctx), NULL, faces, count, err);
 }
 
 lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,

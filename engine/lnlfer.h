@@ -81,7 +81,9 @@ uint64_t lnl_model_macs(const lnl_model *model);
 const char *lnl_model_metadata(const lnl_model *model, const char *key);
 
 /* A context runs the model with up to `threads` threads (>= 1): the calling thread and
- * threads - 1 workers that live as long as the context (they sleep while it is idle). */
+ * threads - 1 workers that live as long as the context (they sleep while it is idle). They
+ * are the engine's only threads: the detector runs on them too (lnl_context_detect,
+ * lnl_analyze). `model` may be NULL for a context that only detects faces. */
 lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **out, lnl_error *err);
 void lnl_context_free(lnl_context *ctx);
 
@@ -120,7 +122,6 @@ typedef struct lnl_detect_options {
   int min_face_size;     /* pixels (box width); smaller faces are dropped */
   int max_faces;         /* keep the most confident; 0 = no limit */
   int max_side;          /* larger images are detected on a downscaled copy */
-  int threads;
 } lnl_detect_options;
 
 /* Defaults from the detector file (threshold, IoU) and sensible limits. */
@@ -134,11 +135,15 @@ void lnl_detector_close(lnl_detector *det);
 uint64_t lnl_detector_macs(const lnl_detector *det);
 const char *lnl_detector_metadata(const lnl_detector *det, const char *key);
 
-/* Finds faces in an image of any size. On success *faces is a malloc'd array of
- * *count faces, most confident first (free it with free()); no face is not an
- * error. The detector may be shared by threads. */
+/* Finds faces in an image of any size, on the calling thread alone. On success *faces is a
+ * malloc'd array of *count faces, most confident first (free it with free()); no face is
+ * not an error. The detector may be shared by threads. */
 lnl_status lnl_detect(const lnl_detector *det, const lnl_image *img, const lnl_detect_options *opt,
                       lnl_face **faces, int *count, lnl_error *err);
+/* The same on the context's threads. */
+lnl_status lnl_context_detect(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
+                              const lnl_detect_options *opt, lnl_face **faces, int *count,
+                              lnl_error *err);
 
 /* How many network passes lnl_detect makes on an image of this size. */
 int lnl_detect_passes(const lnl_detector *det, int width, int height,

@@ -1,7 +1,8 @@
 /* The face pipeline on an image source (lnl_analyze_source): the same results as the
  * in-memory path, progress that never goes back and ends at 1, cancel at any step
  * (mid-detection included) with LNL_ERR_CANCELLED and nothing leaked, failing reads, the
- * source's face filter, and large-image refinement (faces classified from patches).
+ * source's face filter, large-image refinement (faces classified from patches), and a
+ * detection-only context.
  * usage: test_pipeline WEIGHTS DETECTOR PHOTO... */
 #include <math.h>
 #include <stb_image.h>
@@ -200,6 +201,30 @@ int main(int argc, char **argv) {
     return 1;
   }
   for (int i = 3; i < argc; i++) test_photo(ctx, det, argv[i]);
+
+  /* a context without a model only detects, on its threads: the faces lnl_detect finds */
+  {
+    int w, h, ch;
+    uint8_t *px = stbi_load(argv[3], &w, &h, &ch, 3);
+    lnl_image img = {px, w, h, (size_t)w * 3};
+    lnl_context *dctx = NULL;
+    lnl_face *a = NULL, *b = NULL;
+    int na = 0, nb = -1;
+    CHECK(px && lnl_context_new(NULL, 2, &dctx, &err) == LNL_OK);
+    CHECK(lnl_detect(det, &img, NULL, &a, &na, &err) == LNL_OK && na > 0);
+    CHECK(lnl_context_detect(dctx, det, &img, NULL, &b, &nb, &err) == LNL_OK && nb == na);
+    for (int i = 0; i < na && nb == na; i++)
+      CHECK(fabsf(a[i].box.x - b[i].box.x) < 1e-3f && fabsf(a[i].score - b[i].score) < 1e-5f);
+    lnl_result r;
+    CHECK(lnl_classify(dctx, &img, 1, &r, &err) == LNL_ERR_ARGUMENT);
+    lnl_face_analysis *none = NULL;
+    int k = -1;
+    CHECK(lnl_analyze(dctx, det, &img, NULL, &none, &k, &err) == LNL_ERR_ARGUMENT && !none);
+    free(a);
+    free(b);
+    lnl_context_free(dctx);
+    stbi_image_free(px);
+  }
 
   /* bad arguments */
   lnl_face_analysis *got = NULL;
