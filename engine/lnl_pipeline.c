@@ -19,9 +19,6 @@
 #define DETECT_END 0.6f
 #define ALIGN_END 0.9f
 
-/* Rows of a downscaled in-memory read resampled at once (bounded float memory). */
-#define RESAMPLE_ROWS 256
-
 int lnl_scaled_side(int side, double scale) {
   if (!(scale < 1.0)) return side;
   int n = (int)floor(side * scale + 0.5);
@@ -47,40 +44,6 @@ static lnl_status cancelled(lnl_error *err) {
 
 static int detect_pass(void *user, int done, int total) {
   return !report(user, LNL_STAGE_DETECT, READ_END + (DETECT_END - READ_END) * done / total);
-}
-
-/* ---- An image in memory as a source ---- */
-
-static lnl_status memory_read(void *user, int x, int y, int w, int h, double scale, uint8_t *rgb,
-                              size_t stride) {
-  const lnl_image *img = user;
-  int ow = lnl_scaled_side(w, scale), oh = lnl_scaled_side(h, scale);
-  if (ow == w && oh == h) {
-    for (int r = 0; r < h; r++)
-      memcpy(rgb + (size_t)r * stride, img->pixels + (size_t)(y + r) * img->stride + (size_t)x * 3,
-             (size_t)w * 3);
-    return LNL_OK;
-  }
-  int rows = oh < RESAMPLE_ROWS ? oh : RESAMPLE_ROWS;
-  float *planes = malloc(sizeof(float) * 3 * (size_t)ow * (size_t)rows);
-  if (!planes) return LNL_ERR_MEMORY;
-  double step_x = (double)w / ow, step_y = (double)h / oh;
-  lnl_status s = LNL_OK;
-  for (int r0 = 0; r0 < oh && !s; r0 += rows) {
-    int n = oh - r0 < rows ? oh - r0 : rows;
-    lnl_window win = {x, y + r0 * step_y, step_x, step_y, ow, n};
-    s = lnl_resample(img, &win, 0, planes, NULL);
-    for (int r = 0; r < n && !s; r++)
-      for (int c = 0; c < ow; c++)
-        for (int k = 0; k < 3; k++) {
-          float v = planes[((size_t)k * n + r) * ow + c];
-          rgb[(size_t)(r0 + r) * stride + (size_t)c * 3 + k] = (uint8_t)(v < 0     ? 0
-                                                                         : v > 255 ? 255
-                                                                                   : lroundf(v));
-        }
-  }
-  free(planes);
-  return s;
 }
 
 /* ---- Faces ---- */
@@ -182,13 +145,13 @@ static lnl_status classify_faces(lnl_context *ctx, const lnl_source *src, const 
   return s;
 }
 
-/* The pipeline; `direct` is the source's pixels when they are in memory (read without a copy
- * when the view is not downscaled), else NULL. */
+/* The pipeline; `direct` is the source's pixels when they are in memory (then used as they
+ * are), else NULL. */
 static lnl_status analyze(lnl_context *ctx, const lnl_detector *det, const lnl_source *src,
                           const lnl_image *direct, const lnl_detect_options *opt,
                           lnl_progress_func progress_func, void *progress_user,
                           lnl_face_analysis **out, int *count, lnl_error *err) {
-  if (!ctx || !lnl_context_model(ctx) || !det || !src || !src->read || !out || !count)
+  if (!ctx || !lnl_context_model(ctx) || !det || !src || !(src->read || direct) || !out || !count)
     return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_analyze: bad arguments");
   *out = NULL;
   *count = 0;
@@ -203,11 +166,14 @@ static lnl_status analyze(lnl_context *ctx, const lnl_detector *det, const lnl_s
 
   /* the view the detector looks at */
   int W = src->width, H = src->height, longer = W > H ? W : H;
-  double scale = opt->max_side > 0 && longer > opt->max_side ? (double)opt->max_side / longer : 1.0;
+  /* an image in memory needs no view: the detector downscales its windows itself (to
+   * opt->max_side) and each face is aligned from the full image */
+  double scale =
+      !direct && opt->max_side > 0 && longer > opt->max_side ? (double)opt->max_side / longer : 1.0;
   int vw = lnl_scaled_side(W, scale), vh = lnl_scaled_side(H, scale);
   double sx = (double)vw / W, sy = (double)vh / H;
   uint8_t *pixels = NULL;
-  lnl_image view = direct && scale >= 1.0 ? *direct : (lnl_image){NULL, vw, vh, (size_t)vw * 3};
+  lnl_image view = direct ? *direct : (lnl_image){NULL, vw, vh, (size_t)vw * 3};
   lnl_status s = LNL_OK;
   if (!view.pixels) {
     view.pixels = pixels = malloc((size_t)vw * vh * 3);
@@ -279,6 +245,6 @@ lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_imag
   if (count) *count = 0;
   lnl_status s = lnl_check_image(img, err);
   if (s) return s;
-  lnl_source src = {(void *)img, img->width, img->height, memory_read, NULL};
+  lnl_source src = {NULL, img->width, img->height, NULL, NULL}; /* never read: `direct` */
   return analyze(ctx, det, &src, img, opt, NULL, NULL, out, count, err);
 }

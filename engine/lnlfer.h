@@ -184,8 +184,9 @@ typedef struct lnl_face_analysis {
 void lnl_face_assess(const lnl_model *model, lnl_face_analysis *a);
 
 /* Detects every face, aligns each to the geometry of the network's training crops
- * and classifies it: lnl_analyze_source on an image in memory (without a copy of it when it
- * is not downscaled). *out is a malloc'd array of *count entries (free()). */
+ * and classifies it: lnl_analyze_source's steps on an image in memory, which needs no view
+ * and no patches (the detector downscales its windows to opt->max_side itself, and each
+ * face is aligned from the full image). *out is a malloc'd array of *count entries (free()). */
 lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
                        const lnl_detect_options *opt, lnl_face_analysis **out, int *count,
                        lnl_error *err);
