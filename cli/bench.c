@@ -174,7 +174,6 @@ static int bench_photo(const lnl_model *model, const lnl_detector *det, const ln
   }
   lnl_detect_options opt;
   lnl_detect_options_init(det, &opt);
-  opt.threads = threads;
   double *t = malloc(sizeof *t * (size_t)runs);
   int ok = t != NULL, faces = 0;
   for (int i = 0; ok && i < 1 + runs; i++) {

@@ -52,7 +52,8 @@ static int detect_one(const char *path, const lnl_image *img, void *data) {
     fprintf(stderr, "stats: %s %dx%d passes %d gmac %.3f\n", path, img->width, img->height, passes,
             passes * (double)lnl_detector_macs(r->engine.detector) / 1e9);
   }
-  if (lnl_detect(r->engine.detector, img, &r->engine.detect, &faces, &n, &err) != LNL_OK) {
+  if (lnl_context_detect(r->engine.ctx, r->engine.detector, img, &r->engine.detect, &faces, &n,
+                         &err) != LNL_OK) {
     fprintf(stderr, "lnlfer: %s: %s\n", path, err.message);
     return CLI_EXIT_FAILED;
   }

@@ -148,7 +148,12 @@ int cli_engine_open(cli_engine *e, const cli_options *o, unsigned needs) {
     e->detect.score_threshold = o->threshold;
     e->detect.min_face_size = o->min_size;
     e->detect.max_faces = o->max_faces;
-    e->detect.threads = o->threads;
+    /* detection alone: a context without a model, for its threads */
+    if (!e->ctx && lnl_context_new(NULL, o->threads, &e->ctx, &err) != LNL_OK) {
+      fprintf(stderr, "lnlfer: %s\n", err.message);
+      cli_engine_close(e);
+      return 0;
+    }
   }
   return 1;
 }

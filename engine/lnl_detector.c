@@ -185,8 +185,8 @@ const char *lnl_detector_metadata(const lnl_detector *d, const char *key) {
 }
 
 void lnl_detect_options_init(const lnl_detector *d, lnl_detect_options *opt) {
-  *opt = (lnl_detect_options){
-      d ? d->score_threshold : 0.5f, d ? d->nms_iou : 0.3f, 0, 0, DEFAULT_MAX_SIDE, 1};
+  *opt = (lnl_detect_options){d ? d->score_threshold : 0.5f, d ? d->nms_iou : 0.3f, 0, 0,
+                              DEFAULT_MAX_SIDE};
 }
 
 /* ---- running ------------------------------------------------------------ */
@@ -462,32 +462,43 @@ int lnl_detect_passes(const lnl_detector *d, int width, int height, const lnl_de
   return 1 + p.nx * p.ny;
 }
 
+static int pass_allowed(const lnl_detect_hook *hook, int done, int total) {
+  return !hook || !hook->pass || hook->pass(hook->user, done, total) == 0;
+}
+
 static lnl_status run_passes(const lnl_detector *d, const lnl_image *img,
-                             const lnl_detect_options *opt, face_list *found, lnl_error *err) {
+                             const lnl_detect_options *opt, lnl_parallel *par,
+                             const lnl_detect_hook *hook, face_list *found, lnl_error *err) {
   int S = d->input_size;
   double W = img->width, H = img->height;
   pass_plan p = plan_passes(d, img->width, img->height, opt);
-  lnl_parallel par = {.threads = opt->threads > 0 ? opt->threads : 1};
-  lnl_parallel_start(&par); /* without workers, each step creates its threads */
+  int total = 1 + p.nx * p.ny, done = 0;
   float *input = malloc(sizeof(float) * 3 * (size_t)S * S);
   float **values = calloc((size_t)d->graph.num_ops + 1, sizeof *values);
   lnl_status s =
       input && values ? LNL_OK : lnl_fail(err, LNL_ERR_MEMORY, "out of memory detecting faces");
+  if (!s && !pass_allowed(hook, done, total))
+    s = lnl_fail(err, LNL_ERR_CANCELLED, "the face detection was cancelled");
   if (!s) {
     lnl_window win = {(W - p.side) / 2, (H - p.side) / 2, p.side / S, p.side / S, S, S};
-    s = detect_window(d, img, &win, 1, opt->score_threshold, &par, input, values, found, err);
+    s = detect_window(d, img, &win, 1, opt->score_threshold, par, input, values, found, err);
+    done++;
   }
   for (int ty = 0; ty < p.ny && !s; ty++)
     for (int tx = 0; tx < p.nx && !s; tx++) {
+      if (!pass_allowed(hook, done, total)) {
+        s = lnl_fail(err, LNL_ERR_CANCELLED, "the face detection was cancelled");
+        break;
+      }
       lnl_window win = {tile_origin(tx, p.nx, W, p.tile),
                         tile_origin(ty, p.ny, H, p.tile),
                         p.scale,
                         p.scale,
                         S,
                         S};
-      s = detect_window(d, img, &win, 0, opt->score_threshold, &par, input, values, found, err);
+      s = detect_window(d, img, &win, 0, opt->score_threshold, par, input, values, found, err);
+      done++;
     }
-  lnl_parallel_stop(&par);
   free(input);
   free(values);
   prune(found, MAX_CANDIDATES, MAX_CANDIDATES); /* bounded NMS work */
@@ -502,9 +513,10 @@ static void correct_box(const lnl_detector *d, lnl_face *f) {
   f->box.h = h;
 }
 
-lnl_status lnl_detect_clusters(const lnl_detector *d, const lnl_image *img,
-                               const lnl_detect_options *opt, lnl_detect_cluster **clusters,
-                               int *count, lnl_error *err) {
+static lnl_status detect_clusters(const lnl_detector *d, const lnl_image *img,
+                                  const lnl_detect_options *opt, lnl_parallel *par,
+                                  const lnl_detect_hook *hook, lnl_detect_cluster **clusters,
+                                  int *count, lnl_error *err) {
   if (!d || !clusters || !count)
     return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_detect: bad arguments");
   *clusters = NULL;
@@ -519,7 +531,7 @@ lnl_status lnl_detect_clusters(const lnl_detector *d, const lnl_image *img,
   lnl_status s = lnl_check_image(img, err);
   if (s) return s;
   face_list found = {0};
-  s = run_passes(d, img, opt, &found, err);
+  s = run_passes(d, img, opt, par, hook, &found, err);
   lnl_detect_cluster *out = NULL;
   int n = 0;
   if (!s && found.count > 0) {
@@ -542,8 +554,16 @@ lnl_status lnl_detect_clusters(const lnl_detector *d, const lnl_image *img,
   return LNL_OK;
 }
 
-lnl_status lnl_detect(const lnl_detector *d, const lnl_image *img, const lnl_detect_options *opt,
-                      lnl_face **faces, int *count, lnl_error *err) {
+lnl_status lnl_detect_clusters(const lnl_detector *d, const lnl_image *img,
+                               const lnl_detect_options *opt, lnl_detect_cluster **clusters,
+                               int *count, lnl_error *err) {
+  lnl_parallel one = {.threads = 1};
+  return detect_clusters(d, img, opt, &one, NULL, clusters, count, err);
+}
+
+lnl_status lnl_detect_on(const lnl_detector *d, const lnl_image *img, const lnl_detect_options *opt,
+                         lnl_parallel *par, const lnl_detect_hook *hook, lnl_face **faces,
+                         int *count, lnl_error *err) {
   if (!d || !faces || !count) return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_detect: bad arguments");
   *faces = NULL;
   *count = 0;
@@ -552,7 +572,7 @@ lnl_status lnl_detect(const lnl_detector *d, const lnl_image *img, const lnl_det
   if (!opt) opt = &defaults;
   lnl_detect_cluster *clusters = NULL;
   int n = 0;
-  lnl_status s = lnl_detect_clusters(d, img, opt, &clusters, &n, err);
+  lnl_status s = detect_clusters(d, img, opt, par, hook, &clusters, &n, err);
   if (s || n == 0) return s;
   lnl_face *out = malloc(sizeof *out * (size_t)n);
   if (!out) {
@@ -574,6 +594,12 @@ lnl_status lnl_detect(const lnl_detector *d, const lnl_image *img, const lnl_det
   *faces = out;
   *count = kept;
   return LNL_OK;
+}
+
+lnl_status lnl_detect(const lnl_detector *d, const lnl_image *img, const lnl_detect_options *opt,
+                      lnl_face **faces, int *count, lnl_error *err) {
+  lnl_parallel one = {.threads = 1};
+  return lnl_detect_on(d, img, opt, &one, NULL, faces, count, err);
 }
 
 lnl_status lnl_detector_run_raw(const lnl_detector *d, const float *input, float *raw,

@@ -3,6 +3,7 @@
 #ifndef LNL_DETECTOR_H
 #define LNL_DETECTOR_H
 
+#include "lnl_parallel.h"
 #include "lnlfer.h"
 
 /* One cluster of raw detections after the weighted NMS, with what the consistency check
@@ -29,5 +30,18 @@ int lnl_detect_consistent(const lnl_detect_cluster *c, float threshold);
 lnl_status lnl_detect_clusters(const lnl_detector *d, const lnl_image *img,
                                const lnl_detect_options *opt, lnl_detect_cluster **clusters,
                                int *count, lnl_error *err);
+
+/* Called before each network pass (done of total made); nonzero stops the detection, which
+ * then fails with LNL_ERR_CANCELLED. */
+typedef struct lnl_detect_hook {
+  int (*pass)(void *user, int done, int total);
+  void *user;
+} lnl_detect_hook;
+
+/* lnl_detect on the threads of `par` (a context's), with `hook`
+ * (may be NULL) asked before every pass. */
+lnl_status lnl_detect_on(const lnl_detector *d, const lnl_image *img, const lnl_detect_options *opt,
+                         lnl_parallel *par, const lnl_detect_hook *hook, lnl_face **faces,
+                         int *count, lnl_error *err);
 
 #endif

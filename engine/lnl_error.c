@@ -22,6 +22,7 @@ const char *lnl_status_name(lnl_status status) {
   case LNL_ERR_MODEL: return "unsupported model";
   case LNL_ERR_ARGUMENT: return "invalid argument";
   case LNL_ERR_MEMORY: return "out of memory";
+  case LNL_ERR_CANCELLED: return "cancelled";
   }
   return "unknown error";
 }

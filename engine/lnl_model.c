@@ -7,6 +7,7 @@
 #include "lnl_error.h"
 #include "lnl_mapfile.h"
 #include "lnl_net.h"
+#include "lnl_pipeline.h"
 #include "lnl_preprocess.h"
 #include "lnl_resample.h"
 #include "lnl_safetensors.h"
@@ -113,7 +114,7 @@ const char *lnl_model_metadata(const lnl_model *m, const char *key) {
 }
 
 lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **out, lnl_error *err) {
-  if (!out || !model) return lnl_fail(err, LNL_ERR_ARGUMENT, "no model for the context");
+  if (!out) return lnl_fail(err, LNL_ERR_ARGUMENT, "no place to return the context");
   if (threads < 1 || threads > 64)
     return lnl_fail(err, LNL_ERR_ARGUMENT, "thread count %d is outside 1..64", threads);
   *out = NULL;
@@ -122,13 +123,13 @@ lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **ou
     free(ctx);
     return lnl_fail(err, LNL_ERR_MEMORY, "out of memory creating a context");
   }
-  lnl_status s = lnl_net_scratch_new(&model->net, &ctx->lanes[0], err);
+  lnl_status s = model ? lnl_net_scratch_new(&model->net, &ctx->lanes[0], err) : LNL_OK;
   if (s) {
     free(ctx->lanes);
     free(ctx);
     return s;
   }
-  ctx->num_lanes = 1;
+  ctx->num_lanes = model ? 1 : 0;
   ctx->model = model;
   ctx->par.threads = threads;
   lnl_parallel_start(&ctx->par); /* without workers, each step creates its threads */
@@ -235,8 +236,9 @@ lnl_status lnl_preprocess(const lnl_model *model, const lnl_image *crop, float *
 
 lnl_status lnl_classify(lnl_context *ctx, const lnl_image *crops, int n, lnl_result *results,
                         lnl_error *err) {
-  if (!ctx || (n > 0 && (!crops || !results)) || n < 0)
-    return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_classify: bad arguments");
+  if (!ctx || !ctx->model || (n > 0 && (!crops || !results)) || n < 0)
+    return lnl_fail(err, LNL_ERR_ARGUMENT,
+                    "lnl_classify: bad arguments (or a context without a model)");
   if (n == 0) return LNL_OK;
   size_t in = input_floats(ctx->model);
   float *inputs = malloc(sizeof(float) * in * (size_t)n);
@@ -256,8 +258,8 @@ lnl_status lnl_classify(lnl_context *ctx, const lnl_image *crops, int n, lnl_res
 
 lnl_status lnl_run(lnl_context *ctx, const float *inputs, int n, lnl_result *results,
                    lnl_error *err) {
-  if (!ctx || (n > 0 && (!inputs || !results)) || n < 0)
-    return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_run: bad arguments");
+  if (!ctx || !ctx->model || (n > 0 && (!inputs || !results)) || n < 0)
+    return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_run: bad arguments (or a context without a model)");
   run_faces(ctx, inputs, n, results);
   return check_results(ctx->model, results, n, err);
 }
@@ -274,52 +276,20 @@ lnl_status lnl_align(const lnl_model *model, const lnl_image *img, const lnl_fac
   return lnl_align_face(img, face, &model->align, side, rgb, crop_to_image, err);
 }
 
-lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
-                       const lnl_detect_options *opt, lnl_face_analysis **out, int *count,
-                       lnl_error *err) {
-  if (!ctx || !det || !out || !count)
-    return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_analyze: bad arguments");
-  *out = NULL;
-  *count = 0;
-  lnl_face *faces = NULL;
-  int n = 0;
-  lnl_status s = lnl_detect(det, img, opt, &faces, &n, err);
-  if (s || n == 0) return s;
-  int side = lnl_model_crop_side(ctx->model);
-  size_t in = input_floats(ctx->model);
-  lnl_face_analysis *res = calloc((size_t)n, sizeof *res);
-  lnl_result *expr = malloc(sizeof *expr * (size_t)n);
-  float *inputs = malloc(sizeof(float) * in * (size_t)n);
-  uint8_t *crop = malloc((size_t)side * side * 3);
-  if (!res || !expr || !inputs || !crop)
-    s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory analysing %d faces", n);
-  for (int i = 0; i < n && !s; i++) {
-    res[i].face = faces[i];
-    res[i].crop_side = side;
-    s = lnl_align(ctx->model, img, &faces[i], crop, res[i].crop_to_image, err);
-    lnl_image view = {crop, side, side, (size_t)side * 3};
-    if (!s) s = lnl_preprocess_crop(&ctx->model->net.cfg, &view, inputs + (size_t)i * in, err);
-  }
-  if (!s) {
-    run_faces(ctx, inputs, n, expr);
-    s = check_results(ctx->model, expr, n, err);
-  }
-  if (!s) {
-    for (int i = 0; i < n; i++) {
-      res[i].expression = expr[i];
-      scale_regions(ctx->model, &res[i].expression, side, side);
-      lnl_face_assess(ctx->model, &res[i]);
-    }
-  }
-  free(crop);
-  free(inputs);
-  free(expr);
-  free(faces);
-  if (s) {
-    free(res);
-    return s;
-  }
-  *out = res;
-  *count = n;
-  return LNL_OK;
+const lnl_model *lnl_context_model(const lnl_context *ctx) { return ctx->model; }
+lnl_parallel *lnl_context_parallel(lnl_context *ctx) { return &ctx->par; }
+int lnl_context_threads(const lnl_context *ctx) { return ctx->par.threads; }
+size_t lnl_model_input_floats(const lnl_model *model) { return input_floats(model); }
+
+lnl_status lnl_model_preprocess(const lnl_model *model, const lnl_image *crop, float *input,
+                                lnl_error *err) {
+  return lnl_preprocess_crop(&model->net.cfg, crop, input, err);
+}
+
+lnl_status lnl_classify_inputs(lnl_context *ctx, const float *inputs, int n, int side,
+                               lnl_result *results, lnl_error *err) {
+  run_faces(ctx, inputs, n, results);
+  lnl_status s = check_results(ctx->model, results, n, err);
+  for (int i = 0; i < n && !s; i++) scale_regions(ctx->model, &results[i], side, side);
+  return s;
 }

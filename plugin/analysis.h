@@ -3,14 +3,12 @@
 #ifndef LNLFER_ANALYSIS_H
 #define LNLFER_ANALYSIS_H
 
-#include "lnlfer-plugin.h"
+#include "settings.h"
 
 typedef struct LnlferEngine {
   lnl_model *model;
   lnl_detector *detector;
-  lnl_context *context;
-  GThread *detecting; /* a cancelled analysis's detection that may still run, or NULL */
-  gint detect_busy;   /* whether a detection thread runs (atomic) */
+  lnl_context *context; /* its threads run the detection and the classification */
 } LnlferEngine;
 
 /* Opens the expression and detector weights: $LNLFER_WEIGHTS / $LNLFER_DETECTOR, else the
@@ -21,11 +19,10 @@ void lnlfer_engine_close(LnlferEngine *engine);
 
 /* The results of one analysis; every coordinate is in image pixels. */
 typedef struct LnlferAnalysis {
-  lnl_face_analysis *faces;
+  lnl_face_analysis *faces; /* malloc'd by the engine */
   int count;
   GeglRectangle area; /* what was analysed: the layer, or its part inside the selection */
   int image_width, image_height;
-  double read_scale; /* < 1 when the area was detected on a downscaled copy */
   int num_classes, num_regions;
   char *class_keys[LNL_MAX_CLASSES];
   const char *class_labels[LNL_MAX_CLASSES];
@@ -39,17 +36,16 @@ typedef struct LnlferAnalysis {
 gboolean lnlfer_analysis_area(GimpDrawable *drawable, GeglRectangle *image_area,
                               GeglRectangle *drawable_area);
 
-/* Called often (at least every PROGRESS_INTERVAL_MS while the detector runs) with the
- * fraction done, or -1 while the detector runs (no fraction known: pulse), and with the
- * step's name when a step begins (else NULL). Returns FALSE to cancel the analysis. */
-typedef gboolean (*LnlferProgressFunc)(double fraction, const char *what, gpointer data);
-#define LNLFER_PROGRESS_INTERVAL_MS 50
+/* Called often (while the layer is read, before each detector pass, for each face) with the
+ * engine's step, the fraction done (0..1, never decreasing) and the step's name when a step
+ * begins (else NULL). Returns FALSE to cancel the analysis. */
+typedef gboolean (*LnlferProgressFunc)(lnl_stage stage, double fraction, const char *what,
+                                       gpointer data);
 
-/* Analyses `drawable`. No face is not an error: the result then holds 0 faces and a
- * message. NULL, with `error` set, when the engine fails, or when `progress` cancelled
- * (error G_IO_ERROR_CANCELLED). The detector runs in a thread of its own while the caller
- * keeps its interface alive in `progress`; a cancelled detection is left to finish in the
- * background (the next analysis or lnlfer_engine_close waits for it). */
+/* Analyses `drawable`: lnl_analyze_source on a reader of the drawable (pixels.h), on the
+ * calling thread and the engine context's. No face is not an error: the result then holds
+ * 0 faces and a message. NULL, with `error` set, when the engine fails, or when `progress`
+ * cancelled (error G_IO_ERROR_CANCELLED); the engine then stops at once. */
 LnlferAnalysis *lnlfer_analyze(LnlferEngine *engine, GimpDrawable *drawable,
                                const LnlferSettings *settings, LnlferProgressFunc progress,
                                gpointer progress_data, GError **error);

@@ -29,7 +29,6 @@ typedef struct Preview {
   gboolean cancel;  /* ... and is to stop */
   gboolean again;   /* ... and is to start again when it has stopped */
   gboolean closing; /* the dialog has been answered */
-  gint64 last_pulse;
 } Preview;
 
 static const char *const detection_props[] = {"threshold", "min-face-size", "max-faces"};
@@ -84,16 +83,11 @@ static void schedule_analysis(Preview *p, guint delay_ms);
 
 /* Keeps the dialog alive during an analysis: shows the progress, handles events (which
  * may ask to cancel). */
-static gboolean preview_progress(double fraction, const char *what, gpointer data) {
+static gboolean preview_progress(lnl_stage stage, double fraction, const char *what,
+                                 gpointer data) {
   Preview *p = data;
-  gint64 now = g_get_monotonic_time();
   if (what) gtk_progress_bar_set_text(GTK_PROGRESS_BAR(p->progress), what);
-  if (fraction >= 0) {
-    gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(p->progress), fraction);
-  } else if (now - p->last_pulse >= 100000) {
-    gtk_progress_bar_pulse(GTK_PROGRESS_BAR(p->progress));
-    p->last_pulse = now;
-  }
+  gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(p->progress), fraction);
   while (!p->cancel && gtk_events_pending()) gtk_main_iteration();
   return !p->cancel;
 }

@@ -10,8 +10,8 @@
 #include "annotate.h"
 #include "dialog.h"
 #include "lnlfer-defaults.h"
-#include "lnlfer-plugin.h"
 #include "results-json.h"
+#include "settings.h"
 
 #define PLUGIN_TILE_CACHE_MB 256
 
@@ -28,6 +28,7 @@ struct _LnlferClass {
 GType lnlfer_get_type(void) G_GNUC_CONST;
 
 static GList *lnlfer_query_procedures(GimpPlugIn *plug_in);
+static void lnlfer_add_arguments(GimpProcedure *procedure);
 static GimpProcedure *lnlfer_create_procedure(GimpPlugIn *plug_in, const gchar *name);
 static gboolean lnlfer_set_i18n(GimpPlugIn *plug_in, const gchar *procedure_name,
                                 gchar **gettext_domain, gchar **catalog_dir);
@@ -82,7 +83,7 @@ static GimpProcedure *lnlfer_create_procedure(GimpPlugIn *plug_in, const gchar *
   return procedure;
 }
 
-void lnlfer_add_arguments(GimpProcedure *procedure) {
+static void lnlfer_add_arguments(GimpProcedure *procedure) {
   gimp_procedure_add_double_argument(procedure, "threshold", _("Detection _threshold"),
                                      _("Minimum confidence of the face detector (0 to 1)"), 0.0,
                                      1.0, LNLFER_DEFAULT_THRESHOLD, G_PARAM_READWRITE);
@@ -135,50 +136,18 @@ void lnlfer_add_arguments(GimpProcedure *procedure) {
                                          NULL, G_PARAM_READWRITE);
 }
 
-void lnlfer_settings_from_config(GimpProcedureConfig *config, LnlferSettings *s) {
-  memset(s, 0, sizeof *s);
-  g_object_get(config, "threshold", &s->threshold, "min-face-size", &s->min_face_size, "max-faces",
-               &s->max_faces, "region-map", &s->region_map, "boxes", &s->boxes, "text-labels",
-               &s->text_labels, "opacity", &s->opacity, "select-faces", &s->select_faces, NULL);
-  s->labels = (lnlr_labels)gimp_procedure_config_get_choice_id(config, "label-content");
-  s->colormap = (lnlr_colormap)gimp_procedure_config_get_choice_id(config, "colormap");
-}
-
-gboolean lnlfer_settings_same_detection(const LnlferSettings *a, const LnlferSettings *b) {
-  return a->threshold == b->threshold && a->min_face_size == b->min_face_size &&
-         a->max_faces == b->max_faces;
-}
-
-const char *lnlfer_class_label(const char *key) {
-  static const char *const known[] = {N_("neutral"), N_("happiness"), N_("surprise"),
-                                      N_("sadness"), N_("anger"),     N_("disgust"),
-                                      N_("fear"),    N_("contempt")};
-  for (size_t i = 0; key && i < G_N_ELEMENTS(known); i++)
-    if (strcmp(key, known[i]) == 0) return _(known[i]);
-  return key;
-}
-
-lnlr_legend_text lnlfer_legend_text(void) {
-  /* TRANSLATORS: the legend of the region map: how much each face region counted. */
-  return (lnlr_legend_text){_("Region weight"), _("low"), _("high")};
-}
-
 /* ---- Running --------------------------------------------------------------- */
 
-/* GIMP's progress bar: the step's name and the fraction done, or a pulse every 0.2 s while
- * the detector runs. Cancelling there ends the plug-in (GIMP's doing); as the image is only
- * changed after the analysis, in one undo group, it is then left as it was. */
-static gboolean show_progress(double fraction, const char *what, gpointer data) {
-  gint64 *last_pulse = data, now = g_get_monotonic_time();
-  /* For the tests (tests/plugin): cancel while the detector runs. */
-  if (fraction < 0 && g_getenv("LNLFER_TEST_CANCEL")) return FALSE;
+/* GIMP's progress bar: the step's name and the fraction done. Cancelling there ends the
+ * plug-in (GIMP's doing); as the image is only changed after the analysis, in one undo
+ * group, it is then left as it was. */
+static gboolean show_progress(lnl_stage stage, double fraction, const char *what, gpointer data) {
+  int *detector_passes = data;
+  /* For the tests (tests/plugin): cancel while the detector runs, after its first pass. */
+  if (stage == LNL_STAGE_DETECT && ++*detector_passes > 1 && g_getenv("LNLFER_TEST_CANCEL"))
+    return FALSE;
   if (what) gimp_progress_set_text(what);
-  if (fraction >= 0) {
-    gimp_progress_update(fraction);
-  } else if (now - *last_pulse >= 200000) {
-    gimp_progress_pulse();
-    *last_pulse = now;
-  }
+  gimp_progress_update(fraction);
   return TRUE;
 }
 
@@ -225,8 +194,9 @@ static GimpValueArray *lnlfer_run(GimpProcedure *procedure, GimpRunMode run_mode
     g_clear_pointer(&analysis, lnlfer_analysis_free);
   if (!analysis) {
     gimp_progress_init(_("Finding faces"));
-    gint64 last_pulse = 0;
-    analysis = lnlfer_analyze(&engine, drawable, &settings, show_progress, &last_pulse, &error);
+    int detector_passes = 0;
+    analysis =
+        lnlfer_analyze(&engine, drawable, &settings, show_progress, &detector_passes, &error);
     gimp_progress_end();
   }
   lnlfer_engine_close(&engine);

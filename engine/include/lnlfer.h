@@ -56,7 +56,8 @@ typedef enum lnl_status {
   LNL_ERR_FORMAT,   /* not a valid safetensors file */
   LNL_ERR_MODEL,    /* valid file, but not a network this engine can run */
   LNL_ERR_ARGUMENT, /* bad argument (empty image, null pointer, ...) */
-  LNL_ERR_MEMORY    /* out of memory */
+  LNL_ERR_MEMORY,   /* out of memory */
+  LNL_ERR_CANCELLED /* the caller's progress callback (or image source) asked to stop */
 } lnl_status;
 
 typedef struct lnl_error {
@@ -115,7 +116,9 @@ uint64_t lnl_model_macs(const lnl_model *model);
 const char *lnl_model_metadata(const lnl_model *model, const char *key);
 
 /* A context runs the model with up to `threads` threads (>= 1): the calling thread and
- * threads - 1 workers that live as long as the context (they sleep while it is idle). */
+ * threads - 1 workers that live as long as the context (they sleep while it is idle). They
+ * are the engine's only threads: the detector runs on them too (lnl_context_detect,
+ * lnl_analyze). `model` may be NULL for a context that only detects faces. */
 lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **out, lnl_error *err);
 void lnl_context_free(lnl_context *ctx);
 
@@ -154,7 +157,6 @@ typedef struct lnl_detect_options {
   int min_face_size;     /* pixels (box width); smaller faces are dropped */
   int max_faces;         /* keep the most confident; 0 = no limit */
   int max_side;          /* larger images are detected on a downscaled copy */
-  int threads;
 } lnl_detect_options;
 
 /* Defaults from the detector file (threshold, IoU) and sensible limits. */
@@ -168,11 +170,15 @@ void lnl_detector_close(lnl_detector *det);
 uint64_t lnl_detector_macs(const lnl_detector *det);
 const char *lnl_detector_metadata(const lnl_detector *det, const char *key);
 
-/* Finds faces in an image of any size. On success *faces is a malloc'd array of
- * *count faces, most confident first (free it with free()); no face is not an
- * error. The detector may be shared by threads. */
+/* Finds faces in an image of any size, on the calling thread alone. On success *faces is a
+ * malloc'd array of *count faces, most confident first (free it with free()); no face is
+ * not an error. The detector may be shared by threads. */
 lnl_status lnl_detect(const lnl_detector *det, const lnl_image *img, const lnl_detect_options *opt,
                       lnl_face **faces, int *count, lnl_error *err);
+/* The same on the context's threads. */
+lnl_status lnl_context_detect(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
+                              const lnl_detect_options *opt, lnl_face **faces, int *count,
+                              lnl_error *err);
 
 /* How many network passes lnl_detect makes on an image of this size. */
 int lnl_detect_passes(const lnl_detector *det, int width, int height,
@@ -213,10 +219,59 @@ typedef struct lnl_face_analysis {
 void lnl_face_assess(const lnl_model *model, lnl_face_analysis *a);
 
 /* Detects every face, aligns each to the geometry of the network's training crops
- * and classifies it. *out is a malloc'd array of *count entries (free()). */
+ * and classifies it: lnl_analyze_source's steps on an image in memory, which needs no view
+ * and no patches (the detector downscales its windows to opt->max_side itself, and each
+ * face is aligned from the full image). *out is a malloc'd array of *count entries (free()). */
 lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
                        const lnl_detect_options *opt, lnl_face_analysis **out, int *count,
                        lnl_error *err);
+
+/* ---- The face pipeline on an image source ------------------------------ */
+
+/* An image the engine reads itself, in parts, each at the resolution its step needs: so a
+ * front end hands over no copy of a huge image, only a way to read it. */
+typedef struct lnl_source {
+  void *user;
+  int width, height; /* the image's size in pixels */
+  /* Writes the rectangle (x, y, w, h) of the image (inside it), scaled by `scale`
+   * (0 < scale <= 1), as lnl_scaled_side(w, scale) x lnl_scaled_side(h, scale) RGB pixels
+   * with `stride` bytes between rows. Returns LNL_OK, else the status the call then fails
+   * with (LNL_ERR_IO: the image could not be read; LNL_ERR_CANCELLED: the user stopped it
+   * while it read). */
+  lnl_status (*read)(void *user, int x, int y, int w, int h, double scale, uint8_t *rgb,
+                     size_t stride);
+  /* NULL, or whether to keep a face found (in image pixels) before it is classified, e.g.
+   * only faces inside a selection; opt->max_faces then counts the faces kept. */
+  int (*keep)(void *user, const lnl_face *face);
+} lnl_source;
+
+/* The side of a scaled read: max(1, floor(side x scale + 0.5)), or side when scale >= 1. */
+int lnl_scaled_side(int side, double scale);
+
+typedef enum lnl_stage {
+  LNL_STAGE_READ,    /* reading the view the detector looks at */
+  LNL_STAGE_DETECT,  /* the detector's passes */
+  LNL_STAGE_CLASSIFY /* reading, aligning and classifying the faces */
+} lnl_stage;
+
+/* Called with the fraction of the whole call done (0..1, never decreasing; 1 once, at the
+ * end) and its current step: before the view is read, before each detector pass, before
+ * each face is read and before each group of faces classified together. Returning nonzero
+ * stops the call, which then returns LNL_ERR_CANCELLED. */
+typedef int (*lnl_progress_func)(void *user, lnl_stage stage, float fraction);
+
+/* Detects, aligns and classifies every face of `src`, on the context's threads: detection on
+ * a view of the image downscaled to at most opt->max_side pixels a side (0: not
+ * downscaled), with opt->min_face_size in image pixels; then each face aligned from the view
+ * or, when the view is downscaled, from a patch around it read again at up to
+ * LNL_PATCH_SIDE pixels; then the faces classified in parallel. Every coordinate of *out
+ * is in image pixels. *out is a malloc'd array of *count entries (free()); no face is not an
+ * error. `progress` may be NULL. */
+#define LNL_PATCH_SIDE 768
+lnl_status lnl_analyze_source(lnl_context *ctx, const lnl_detector *det, const lnl_source *src,
+                              const lnl_detect_options *opt, lnl_progress_func progress,
+                              void *progress_user, lnl_face_analysis **out, int *count,
+                              lnl_error *err);
 
 /* The aligned crop of one detected face (crop_side x crop_side RGB written to `rgb`,
  * crop_side = 2 x the network input side) and its crop-to-image transform. */

@@ -1,6 +1,7 @@
-/* lnlfer GIMP 3 plug-in: names, settings and the pieces shared by its modules. */
-#ifndef LNLFER_PLUGIN_H
-#define LNLFER_PLUGIN_H
+/* lnlfer GIMP 3 plug-in: its names, the procedure's settings, the class labels and the
+ * legend's texts, shared by its modules (settings.c). */
+#ifndef LNLFER_SETTINGS_H
+#define LNLFER_SETTINGS_H
 
 #include <glib/gi18n.h>
 #include <libgimp/gimp.h>
@@ -31,9 +32,6 @@ typedef struct LnlferSettings {
 
 void lnlfer_settings_from_config(GimpProcedureConfig *config, LnlferSettings *s);
 gboolean lnlfer_settings_same_detection(const LnlferSettings *a, const LnlferSettings *b);
-
-/* Adds the procedure's arguments and return values (lnlfer-plugin.c). */
-void lnlfer_add_arguments(GimpProcedure *procedure);
 
 /* The class name to show for a model class name (translated when it is a known one). */
 const char *lnlfer_class_label(const char *key);
