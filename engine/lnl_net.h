@@ -8,8 +8,8 @@
 
 #include "lnl_config.h"
 #include "lnl_nhwc.h"
-#include "lnl_vector.h"
 #include "lnl_safetensors.h"
+#include "lnl_vector.h"
 
 #define LNL_NET_MAX_PARAMS 256 /* the graph binds about 110 arrays */
 /* Bounds on what a weights file may ask for, per face (the shipped network: 1.4 MB of
