@@ -35,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from data import ferplus_reference_label, ferplus_votes, load_splits  # noqa: E402
 from teacher_model import Teacher  # noqa: E402
-from train import EMA, augment, class_weights, lr_at, save_atomic, soft_ce  # noqa: E402
+from train import EMA, augment, class_weights, lr_at, resume, save_atomic, soft_ce  # noqa: E402
 
 CLASSES = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"]
 
@@ -174,14 +174,7 @@ def main():
 
     last = os.path.join(args.run, "last.pt")
     if os.path.exists(last) and not args.bench:
-        ck = torch.load(last)
-        model.load_state_dict(ck["model"])
-        ema.model.load_state_dict(ck["ema"])
-        opt.load_state_dict(ck["opt"])
-        gen.set_state(ck["gen"])
-        torch.set_rng_state(ck["rng"])
-        start_epoch, step, best = ck["epoch"], ck["step"], ck["best"]
-        print(f"resumed after epoch {start_epoch}", flush=True)
+        start_epoch, step, best = resume(last, model, ema, opt, gen)
 
     for epoch in range(start_epoch, rec["epochs"]):
         model.train()

@@ -219,6 +219,19 @@ def save_atomic(obj, path):
     os.replace(tmp, path)
 
 
+def resume(last, model, ema, opt, gen):
+    """Restores a run from its last.pt (model, EMA, optimiser, both random states);
+    returns (epoch, step, best) to go on from."""
+    ck = torch.load(last)
+    model.load_state_dict(ck["model"])
+    ema.model.load_state_dict(ck["ema"])
+    opt.load_state_dict(ck["opt"])
+    gen.set_state(ck["gen"])
+    torch.set_rng_state(ck["rng"])
+    print(f"resumed after epoch {ck['epoch']}", flush=True)
+    return ck["epoch"], ck["step"], ck["best"]
+
+
 def main():
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -254,14 +267,7 @@ def main():
 
     last = os.path.join(args.run, "last.pt")
     if os.path.exists(last) and not args.bench:
-        ck = torch.load(last)
-        model.load_state_dict(ck["model"])
-        ema.model.load_state_dict(ck["ema"])
-        opt.load_state_dict(ck["opt"])
-        gen.set_state(ck["gen"])
-        torch.set_rng_state(ck["rng"])
-        start_epoch, step, best = ck["epoch"], ck["step"], ck["best"]
-        print(f"resumed after epoch {start_epoch}", flush=True)
+        start_epoch, step, best = resume(last, model, ema, opt, gen)
 
     for epoch in range(start_epoch, rec["epochs"]):
         model.train()
