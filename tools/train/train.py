@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import (aligned_geometry, distilled, image_keys, load_splits,  # noqa: E402
                   template_points)
 from model import LNLNet, count_macs  # noqa: E402
+from views import SeededUniforms, draw_view, generator_uniforms, render  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -41,51 +42,10 @@ def parse_args():
 
 
 def augment(x, rec, gen):
-    """Batched face augmentation on [0,1] images: flip, rotation, scale, shift, zoom-out
-    onto a random background (recipe frame_p, frame_zoom; off when absent),
-    brightness/contrast, one random occluding rectangle."""
-    b, _, h, w = x.shape
-    r = lambda: torch.rand(b, generator=gen) * 2 - 1  # noqa: E731
-    ang = r() * math.radians(rec["rotate_deg"])
-    sc = 1 + r() * rec["scale"]
-    flip = torch.where(torch.rand(b, generator=gen) < 0.5, -1.0, 1.0)
-    framed = None
-    if rec.get("frame_p", 0) > 0:
-        # zoom out past the crop's edges: an aligned crop of a face at a photo's edge, or
-        # framed wider than the training crops, shows there what the crop never had
-        framed = torch.rand(b, generator=gen) < rec["frame_p"]
-        zoom = 1 + torch.rand(b, generator=gen) * rec["frame_zoom"]
-        sc = torch.where(framed, sc / zoom, sc)
-    cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
-    theta = torch.stack([torch.stack([cos * flip, -sin, r() * rec["shift"] * 2], 1),
-                         torch.stack([sin * flip, cos, r() * rec["shift"] * 2], 1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    if framed is not None:
-        # outside the crop: a smooth random background (grey level plus coarse noise)
-        inside = F.grid_sample(torch.ones_like(x), grid, mode="bilinear", padding_mode="zeros",
-                               align_corners=False)
-        coarse = torch.rand(b, 1, 4, 4, generator=gen) * 0.4 - 0.2
-        fill = (torch.rand(b, 1, 1, 1, generator=gen)
-                + F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False))
-        inside = torch.where(framed.view(b, 1, 1, 1), inside, torch.ones_like(inside))
-        x = x * inside + fill.clamp(0, 1) * (1 - inside)
-    mean = x.mean((1, 2, 3), keepdim=True)
-    contrast = 1 + r().view(b, 1, 1, 1) * rec["contrast"]
-    bright = r().view(b, 1, 1, 1) * rec["brightness"]
-    x = ((x - mean) * contrast + mean + bright).clamp(0, 1)
-    # occlusion: one rectangle of random grey per image, with probability p
-    occ = torch.rand(b, generator=gen) < rec["occlusion_p"]
-    lo, hi = rec["occlusion_size"]
-    sizes = (torch.rand(b, 2, generator=gen) * (hi - lo) + lo) * h
-    pos = torch.rand(b, 2, generator=gen) * (h - sizes)
-    yy = torch.arange(h).view(1, h, 1)
-    xx = torch.arange(w).view(1, 1, w)
-    box = ((yy >= pos[:, 0, None, None]) & (yy < (pos[:, 0] + sizes[:, 0])[:, None, None])
-           & (xx >= pos[:, 1, None, None]) & (xx < (pos[:, 1] + sizes[:, 1])[:, None, None]))
-    box = (box & occ[:, None, None]).unsqueeze(1)
-    fill = torch.rand(b, 1, 1, 1, generator=gen).expand_as(x)
-    return torch.where(box, fill, x)
+    """Batched face augmentation on [0,1] images (views.draw_view, views.render), drawn from
+    the trainer's generator; `gen` may also be a views.SeededUniforms, for seeded views."""
+    u = gen if isinstance(gen, SeededUniforms) else generator_uniforms(len(x), gen)
+    return render(x, draw_view(len(x), rec, u))
 
 
 def mixup(x, y, rec, gen):
