@@ -10,7 +10,9 @@ the student later sees at 48 px in grey. Every parameter is resolution-free (fra
 the side, affine_grid's normalised frame), so one view renders alike at any size.
 """
 import hashlib
+import json
 import math
+import os
 
 import numpy as np
 import torch
@@ -27,11 +29,11 @@ def view_recipe(rec):
     return {k: rec.get(k) for k in VIEW_FIELDS}
 
 
-def image_ids(split, names):
-    """64-bit ids of images, from their split and file name (stable across runs, data
-    loads and de-duplication order)."""
-    return np.array([int(hashlib.md5(f"{split}/{n}".encode()).hexdigest()[:16], 16)
-                     for n in names], np.uint64)
+def image_ids(keys):
+    """64-bit ids of images from their (split, file name) keys: stable across runs, data
+    loads and de-duplication order."""
+    return np.array([int(hashlib.md5(f"{s}/{n}".encode()).hexdigest()[:16], 16)
+                     for s, n in keys], np.uint64).reshape(-1)
 
 
 def _mix(z):
@@ -138,3 +140,42 @@ def to_grey(x):
     if x.shape[1] == 1:
         return x
     return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+
+
+def write_cache(path, split, names, logits, meta):
+    """A cache of teacher views: for each image (split, name, id) the teacher's logits on
+    each of its K views, float16 (N, K, classes); meta (a JSON-able dict: the view seed, the
+    recipe's view fields, the teacher) is stored with it as a JSON string."""
+    split, names = np.asarray(split), np.asarray(names)
+    logits = np.asarray(logits)
+    if logits.ndim != 3 or len(logits) != len(names) or len(split) != len(names):
+        raise ValueError(f"logits {logits.shape} for {len(names)} images")
+    ids = image_ids(zip(split.tolist(), names.tolist()))
+    tmp = path + ".tmp.npz"
+    np.savez_compressed(tmp, split=split, name=names, id=ids, logits=logits.astype(np.float16),
+                        meta=np.array(json.dumps(meta, sort_keys=True)))
+    os.replace(tmp, path)
+
+
+def read_cache(path):
+    """(meta, {(split, name): row}, ids, logits) of a write_cache file."""
+    z = np.load(path, allow_pickle=False)
+    rows = {(str(s), str(n)): i for i, (s, n) in enumerate(zip(z["split"], z["name"]))}
+    return json.loads(str(z["meta"])), rows, z["id"], z["logits"]
+
+
+def cache_rows(rows, keys, path):
+    """Rows of the cache (read_cache's dict) for (split, name) keys; every key must be there."""
+    missing = [k for k in keys if k not in rows]
+    if missing:
+        raise ValueError(f"{path}: no views of {len(missing)} training images (e.g. "
+                         f"{'/'.join(missing[0])}); rerun tools/train/teacher_views.py")
+    return np.array([rows[k] for k in keys], np.int64)
+
+
+def check_cache(meta, rec, path):
+    """The recipe must make the views the cache was made of."""
+    want = {"seed": rec.get("view_seed", rec["seed"]), "view": view_recipe(rec)}
+    have = {"seed": meta.get("seed"), "view": meta.get("view")}
+    if json.loads(json.dumps(want)) != have:
+        raise ValueError(f"{path} holds other views than this recipe makes: {have} != {want}")
