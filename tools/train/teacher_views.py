@@ -14,7 +14,8 @@ crop at its own size (112 px), cut as the student's recipe cuts (crop, template,
 the student later renders the same view of its 48 px grey crop. Stored (views.write_cache):
 split, name, id and the teacher's logits, float16 (N, K, 8), with the seed, the view fields
 and the teacher's epoch as JSON; train.py refuses a cache whose views its recipe would not
-make. Resumable: each finished view is kept in OUT.parts/ and skipped by a rerun.
+make. Resumable: each finished view is kept in OUT.parts/ and skipped by a rerun (which may
+ask for more views).
 """
 import argparse
 import json
@@ -94,14 +95,17 @@ def main():
                         "input_size": ck["recipe"]["input_size"]}}
     parts_dir = args.out + ".parts"
     os.makedirs(parts_dir, exist_ok=True)
+    # what the finished views depend on (not K: a rerun with more views adds to them)
+    same = {k: v for k, v in meta.items() if k != "views"}
+    same["images"] = len(x)
     with open(os.path.join(parts_dir, "meta.json"), "a+") as f:
         f.seek(0)
         held = f.read()
-        if held and json.loads(held) != json.loads(json.dumps(dict(meta, images=len(x)))):
+        if held and json.loads(held) != json.loads(json.dumps(same)):
             raise SystemExit(f"{parts_dir} holds views of another recipe, teacher or image set: "
                              "remove it to start again")
         if not held:
-            json.dump(dict(meta, images=len(x)), f)
+            json.dump(same, f)
     logits = []
     for k in range(args.views):
         path = os.path.join(parts_dir, f"view-{k}.npy")

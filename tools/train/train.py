@@ -6,6 +6,9 @@
 Resumable: rerunning the same command continues from RUN/last.pt. Each epoch appends one
 JSON line to RUN/log.jsonl (losses, validation accuracies, mean region weights) and keeps
 RUN/best.pt (best mean of the two validation accuracies, EMA weights).
+
+With --recipe tools/train/recipe_distill.json: consistent distillation from the teacher's
+cached views (tools/train/teacher_views.py) and the region terms (README, Training).
 """
 import argparse
 import json
