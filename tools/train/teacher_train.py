@@ -35,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from data import ferplus_reference_label, ferplus_votes, load_splits  # noqa: E402
 from teacher_model import Teacher  # noqa: E402
-from train import (EMA, augment, class_weights, lr_at, resume, run_epoch,  # noqa: E402
+from train import (EMA, augment, begin, class_weights, lr_at, run_epoch,  # noqa: E402
                    save_atomic, soft_ce)
 
 CLASSES = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"]
@@ -170,12 +170,8 @@ def main():
     ema = EMA(model, rec["ema_decay"], blank=Teacher(len(CLASSES), rec["dropout"]))
     ema.model = ema.model.to(memory_format=torch.channels_last)
     steps_per_epoch = len(train_x) // rec["batch"]
-    total = steps_per_epoch * rec["epochs"]
-    start_epoch, step, best = 0, 0, -1.0
-
-    last = os.path.join(args.run, "last.pt")
-    if os.path.exists(last) and not args.bench:
-        start_epoch, step, best = resume(last, model, ema, opt, gen)
+    total, start_epoch, step, best = begin(args.run, rec, len(train_x), model, ema, opt, gen,
+                                           args.bench)
 
     def batch_loss(idx):
         xb = grey_some(augment(train_x[idx].float().div_(255), rec, gen), rec["grey_p"], gen)
@@ -212,7 +208,8 @@ def main():
                         os.path.join(args.run, "best.pt"))
         save_atomic({"model": model.state_dict(), "ema": ema.model.state_dict(),
                      "opt": opt.state_dict(), "gen": gen.get_state(), "rng": torch.get_rng_state(),
-                     "epoch": epoch + 1, "step": step, "best": best, "recipe": rec}, last)
+                     "epoch": epoch + 1, "step": step, "best": best, "recipe": rec},
+                    os.path.join(args.run, "last.pt"))
 
 
 if __name__ == "__main__":

@@ -147,6 +147,25 @@ class RunEpoch(unittest.TestCase):
         self.assertFalse(torch.equal(ema.model.weight, net.weight))
 
 
+class Begin(unittest.TestCase):
+    def test_from_the_start_or_from_last(self):
+        net = torch.nn.Linear(2, 1)
+        ema = train.EMA(net, 0.9, blank=torch.nn.Linear(2, 1))
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        gen = torch.Generator().manual_seed(4)
+        rec = {"batch": 4, "epochs": 3}
+        with tempfile.TemporaryDirectory() as run:
+            self.assertEqual(train.begin(run, rec, 10, net, ema, opt, gen), (6, 0, 0, -1.0))
+            torch.save({"model": net.state_dict(), "ema": ema.model.state_dict(),
+                        "opt": opt.state_dict(), "gen": gen.get_state(),
+                        "rng": torch.get_rng_state(), "epoch": 2, "step": 4, "best": 0.7},
+                       os.path.join(run, "last.pt"))
+            after = torch.rand(3, generator=gen)
+            self.assertEqual(train.begin(run, rec, 10, net, ema, opt, gen), (6, 2, 4, 0.7))
+            self.assertTrue(torch.equal(torch.rand(3, generator=gen), after))  # its state back
+            self.assertEqual(train.begin(run, rec, 10, net, ema, opt, gen, bench=5), (6, 0, 0, -1.0))
+
+
 class RegionTerms(unittest.TestCase):
     def test_region_rectangles_are_region_evals(self):
         sys.path.insert(0, os.path.join(HERE, "..", "eval"))

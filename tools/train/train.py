@@ -373,7 +373,10 @@ class TeacherTargets:
                                  aligned_crops(data, cache, rec))
             # the colour crops' de-duplication may keep more images than the grey one's
             keys = [(s, str(n)) for s in training_parts(rec) for n in colour[s][2]]
-            rows = cache_rows({k: i for i, k in enumerate(keys)}, splits_keys, "colour crops")
+            where = {k: i for i, k in enumerate(keys)}
+            if any(k not in where for k in splits_keys):
+                raise ValueError("the teacher's colour crops lack some of the student's images")
+            rows = [where[k] for k in splits_keys]
             self.colour = torch.from_numpy(np.concatenate([colour[s][0] for s in training_parts(rec)])[rows])
 
     def active(self):
@@ -395,6 +398,16 @@ class TeacherTargets:
             xt = render(self.colour[idx].float().div_(255), p)
             t = self.online(xt.contiguous(memory_format=torch.channels_last))
         return render(x, p), teacher_soft(t, self.T)
+
+
+def begin(run, rec, n, model, ema, opt, gen, bench=0):
+    """A run's total step count and the (epoch, step, best) to start from: its last.pt's
+    when it has one (except for a --bench), else the beginning."""
+    total = n // rec["batch"] * rec["epochs"]
+    last = os.path.join(run, "last.pt")
+    if os.path.exists(last) and not bench:
+        return (total,) + resume(last, model, ema, opt, gen)
+    return total, 0, 0, -1.0
 
 
 def main():
@@ -429,13 +442,8 @@ def main():
     model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=rec["lr"], weight_decay=rec["weight_decay"])
     ema = EMA(model, rec["ema_decay"])
-    steps_per_epoch = len(train_x) // rec["batch"]
-    total = steps_per_epoch * rec["epochs"]
-    start_epoch, step, best = 0, 0, -1.0
-
-    last = os.path.join(args.run, "last.pt")
-    if os.path.exists(last) and not args.bench:
-        start_epoch, step, best = resume(last, model, ema, opt, gen)
+    total, start_epoch, step, best = begin(args.run, rec, len(train_x), model, ema, opt, gen,
+                                           args.bench)
 
     def batch_loss(idx):
         xb, soft = teacher.augment(train_x[idx], idx, rec, gen, epoch_views)
@@ -479,7 +487,7 @@ def main():
         save_atomic({"model": model.state_dict(), "ema": ema.model.state_dict(),
                      "opt": opt.state_dict(), "gen": gen.get_state(), "rng": torch.get_rng_state(),
                      "epoch": epoch + 1, "step": step, "best": best, "cfg": cfg, "recipe": rec},
-                    last)
+                    os.path.join(args.run, "last.pt"))
 
 
 if __name__ == "__main__":
