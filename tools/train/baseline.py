@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 import torch
 import torch.nn as nn
@@ -28,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from data import load_splits  # noqa: E402
 from model import ConvBN  # noqa: E402
-from train import (EMA, aligned_crops, augment, evaluate, lr_at, normalise,  # noqa: E402
+from train import (EMA, aligned_crops, augment, evaluate, normalise, run_epoch,  # noqa: E402
                    soft_ce, training_set)
 
 
@@ -81,26 +80,20 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=rec["lr"], weight_decay=rec["weight_decay"])
     steps_per_epoch = len(train_x) // rec["batch"]
     total, step = steps_per_epoch * rec["epochs"], 0
+
+    def batch_loss(idx):
+        xb = normalise(augment(train_x[idx], rec, gen), cfg)
+        yb = train_y[idx]
+        logits = model(xb.contiguous(memory_format=torch.channels_last))[0]
+        loss = (soft_ce(logits, yb) * (yb * cw).sum(1)).mean()
+        return loss, {"loss": loss.item()}
+
     for epoch in range(rec["epochs"]):
-        model.train()
-        te = time.time()
-        perm = torch.randperm(len(train_x), generator=gen)
-        for i in range(steps_per_epoch):
-            idx = perm[i * rec["batch"]:(i + 1) * rec["batch"]]
-            xb = normalise(augment(train_x[idx], rec, gen), cfg)
-            yb = train_y[idx]
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step, total, rec)
-            logits = model(xb.contiguous(memory_format=torch.channels_last))[0]
-            loss = (soft_ce(logits, yb) * (yb * cw).sum(1)).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            ema.update(model, step)
-            step += 1
+        step, _, seconds = run_epoch(model, opt, ema, rec, len(train_x), gen, step, total,
+                                     batch_loss, epoch)
         fer = evaluate(ema.model, *splits["fer_valid"][:2], cfg)
         raf = evaluate(ema.model, *splits["raf_valid"][:2], cfg, seven=True)
-        entry = {"epoch": epoch + 1, "seconds": round(time.time() - te, 1),
+        entry = {"epoch": epoch + 1, "seconds": round(seconds, 1),
                  "fer_valid": fer["acc"], "raf_valid": raf["acc"]}
         print(entry, flush=True)
         with open(os.path.join(args.run, "log.jsonl"), "a") as f:

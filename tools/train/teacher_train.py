@@ -35,7 +35,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from data import ferplus_reference_label, ferplus_votes, load_splits  # noqa: E402
 from teacher_model import Teacher  # noqa: E402
-from train import EMA, augment, class_weights, lr_at, resume, save_atomic, soft_ce  # noqa: E402
+from train import (EMA, augment, begin, class_weights, lr_at, run_epoch,  # noqa: E402
+                   save_atomic, soft_ce)
 
 CLASSES = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"]
 
@@ -169,44 +170,28 @@ def main():
     ema = EMA(model, rec["ema_decay"], blank=Teacher(len(CLASSES), rec["dropout"]))
     ema.model = ema.model.to(memory_format=torch.channels_last)
     steps_per_epoch = len(train_x) // rec["batch"]
-    total = steps_per_epoch * rec["epochs"]
-    start_epoch, step, best = 0, 0, -1.0
+    total, start_epoch, step, best = begin(args.run, rec, len(train_x), model, ema, opt, gen,
+                                           args.bench)
 
-    last = os.path.join(args.run, "last.pt")
-    if os.path.exists(last) and not args.bench:
-        start_epoch, step, best = resume(last, model, ema, opt, gen)
+    def batch_loss(idx):
+        xb = grey_some(augment(train_x[idx].float().div_(255), rec, gen), rec["grey_p"], gen)
+        yb = train_y[idx]
+        logits = model(xb.contiguous(memory_format=torch.channels_last))
+        loss = (soft_ce(logits, yb) * (yb * cw).sum(1)).mean()
+        return loss, {"loss": loss.item()}
 
     for epoch in range(start_epoch, rec["epochs"]):
-        model.train()
         te = time.time()
-        perm = torch.randperm(len(train_x), generator=gen)
-        total_loss = 0.0
-        for i in range(steps_per_epoch):
-            idx = perm[i * rec["batch"]:(i + 1) * rec["batch"]]
-            xb = grey_some(augment(train_x[idx].float().div_(255), rec, gen), rec["grey_p"], gen)
-            yb = train_y[idx]
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step, total, rec) * g["scale"]
-            logits = model(xb.contiguous(memory_format=torch.channels_last))
-            loss = (soft_ce(logits, yb) * (yb * cw).sum(1)).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            ema.update(model, step)
-            step += 1
-            total_loss += loss.item()
-            if args.bench and i + 1 == args.bench:
-                print(f"{args.bench * rec['batch'] / (time.time() - te):.1f} images/s", flush=True)
-                return
-            if i % 50 == 0:
-                print(f"epoch {epoch + 1} step {i}/{steps_per_epoch} loss {loss.item():.3f} "
-                      f"{(i + 1) * rec['batch'] / (time.time() - te):.0f} img/s", flush=True)
-        train_seconds = time.time() - te
+        done = run_epoch(model, opt, ema, rec, len(train_x), gen, step, total, batch_loss, epoch,
+                         args.bench)
+        if done is None:
+            return
+        step, means, train_seconds = done
         fer_p = predict(ema.model, splits["fer_valid"][0])
         raf_p = predict(ema.model, splits["raf_valid"][0])
         entry = {"epoch": epoch + 1, "seconds": round(time.time() - te, 1),
                  "images_per_s": round(steps_per_epoch * rec["batch"] / train_seconds, 1),
-                 "loss": total_loss / steps_per_epoch, "lr": lr_at(step, total, rec),
+                 "loss": means["loss"], "lr": lr_at(step, total, rec),
                  "fer_valid_a": score(fer_p, labels["fer_a"]),
                  "fer_valid_b": score(fer_p, labels["fer_b"]),
                  "raf_valid": score(raf_p, labels["raf"], seven=True)}
@@ -223,7 +208,8 @@ def main():
                         os.path.join(args.run, "best.pt"))
         save_atomic({"model": model.state_dict(), "ema": ema.model.state_dict(),
                      "opt": opt.state_dict(), "gen": gen.get_state(), "rng": torch.get_rng_state(),
-                     "epoch": epoch + 1, "step": step, "best": best, "recipe": rec}, last)
+                     "epoch": epoch + 1, "step": step, "best": best, "recipe": rec},
+                    os.path.join(args.run, "last.pt"))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@
 Resumable: rerunning the same command continues from RUN/last.pt. Each epoch appends one
 JSON line to RUN/log.jsonl (losses, validation accuracies, mean region weights) and keeps
 RUN/best.pt (best mean of the two validation accuracies, EMA weights).
+
+With --recipe tools/train/recipe_distill.json: consistent distillation from the teacher's
+cached views (tools/train/teacher_views.py) and the region terms (README, Training).
 """
 import argparse
 import json
@@ -23,6 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import (aligned_geometry, distilled, image_keys, load_splits,  # noqa: E402
                   template_points)
 from model import LNLNet, count_macs  # noqa: E402
+from views import (SeededUniforms, cache_rows, check_cache, draw_view,  # noqa: E402
+                   generator_uniforms, read_cache, render)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -41,51 +46,10 @@ def parse_args():
 
 
 def augment(x, rec, gen):
-    """Batched face augmentation on [0,1] images: flip, rotation, scale, shift, zoom-out
-    onto a random background (recipe frame_p, frame_zoom; off when absent),
-    brightness/contrast, one random occluding rectangle."""
-    b, _, h, w = x.shape
-    r = lambda: torch.rand(b, generator=gen) * 2 - 1  # noqa: E731
-    ang = r() * math.radians(rec["rotate_deg"])
-    sc = 1 + r() * rec["scale"]
-    flip = torch.where(torch.rand(b, generator=gen) < 0.5, -1.0, 1.0)
-    framed = None
-    if rec.get("frame_p", 0) > 0:
-        # zoom out past the crop's edges: an aligned crop of a face at a photo's edge, or
-        # framed wider than the training crops, shows there what the crop never had
-        framed = torch.rand(b, generator=gen) < rec["frame_p"]
-        zoom = 1 + torch.rand(b, generator=gen) * rec["frame_zoom"]
-        sc = torch.where(framed, sc / zoom, sc)
-    cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
-    theta = torch.stack([torch.stack([cos * flip, -sin, r() * rec["shift"] * 2], 1),
-                         torch.stack([sin * flip, cos, r() * rec["shift"] * 2], 1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    if framed is not None:
-        # outside the crop: a smooth random background (grey level plus coarse noise)
-        inside = F.grid_sample(torch.ones_like(x), grid, mode="bilinear", padding_mode="zeros",
-                               align_corners=False)
-        coarse = torch.rand(b, 1, 4, 4, generator=gen) * 0.4 - 0.2
-        fill = (torch.rand(b, 1, 1, 1, generator=gen)
-                + F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False))
-        inside = torch.where(framed.view(b, 1, 1, 1), inside, torch.ones_like(inside))
-        x = x * inside + fill.clamp(0, 1) * (1 - inside)
-    mean = x.mean((1, 2, 3), keepdim=True)
-    contrast = 1 + r().view(b, 1, 1, 1) * rec["contrast"]
-    bright = r().view(b, 1, 1, 1) * rec["brightness"]
-    x = ((x - mean) * contrast + mean + bright).clamp(0, 1)
-    # occlusion: one rectangle of random grey per image, with probability p
-    occ = torch.rand(b, generator=gen) < rec["occlusion_p"]
-    lo, hi = rec["occlusion_size"]
-    sizes = (torch.rand(b, 2, generator=gen) * (hi - lo) + lo) * h
-    pos = torch.rand(b, 2, generator=gen) * (h - sizes)
-    yy = torch.arange(h).view(1, h, 1)
-    xx = torch.arange(w).view(1, 1, w)
-    box = ((yy >= pos[:, 0, None, None]) & (yy < (pos[:, 0] + sizes[:, 0])[:, None, None])
-           & (xx >= pos[:, 1, None, None]) & (xx < (pos[:, 1] + sizes[:, 1])[:, None, None]))
-    box = (box & occ[:, None, None]).unsqueeze(1)
-    fill = torch.rand(b, 1, 1, 1, generator=gen).expand_as(x)
-    return torch.where(box, fill, x)
+    """Batched face augmentation on [0,1] images (views.draw_view, views.render), drawn from
+    the trainer's generator; `gen` may also be a views.SeededUniforms, for seeded views."""
+    u = gen if isinstance(gen, SeededUniforms) else generator_uniforms(len(x), gen)
+    return render(x, draw_view(len(x), rec, u))
 
 
 def mixup(x, y, rec, gen):
@@ -196,14 +160,18 @@ def aligned_crops(data, cache, rec):
     return aligned_geometry(known, template)
 
 
+def training_parts(rec):
+    """The splits the student trains on, in the order training_set concatenates them."""
+    return ["fer_train"] + (["raf_train"] if rec.get("use_rafdb", True) else [])
+
+
 def training_set(splits, rec):
     """Training images, their targets (RAF-DB labels smoothed, blended with the teacher when
     the recipe distils) and the class weights, from the recipe."""
     raf_y = splits["raf_train"][1]
     raf_y = raf_y * (1 - rec["raf_label_smoothing"]) + rec["raf_label_smoothing"] / raf_y.shape[1]
-    parts = [("fer_train", splits["fer_train"][1])]
-    if rec.get("use_rafdb", True):  # false: FER+ alone (RAF-DB still measured)
-        parts.append(("raf_train", raf_y))
+    # use_rafdb false: FER+ alone (RAF-DB still measured)
+    parts = [(s, splits[s][1] if s == "fer_train" else raf_y) for s in training_parts(rec)]
     train_x = torch.from_numpy(np.concatenate([splits[s][0] for s, _ in parts]))
     # class weights from the labels alone, with or without a teacher
     cw = class_weights(np.concatenate([y for _, y in parts]), rec["class_weight_power"])
@@ -211,6 +179,109 @@ def training_set(splits, rec):
         [distilled(y, s, splits[s][2], rec, os.path.join(HERE, "..", "..")) for s, y in parts])
         .astype(np.float32))
     return train_x, train_y, cw
+
+
+def training_keys(splits, rec):
+    """(split, name) of each training image, in training_set's order."""
+    return [(s, str(n)) for s in training_parts(rec) for n in splits[s][2]]
+
+
+def run_epoch(model, opt, ema, rec, n, gen, step, total, batch_loss, epoch, bench=0):
+    """One epoch of optimiser steps over n training images in an order drawn from gen: for
+    each batch of rec["batch"] indices, batch_loss(idx) returns (the loss to minimise,
+    {name: number} averaged over the epoch; "loss" is printed); the learning rate follows
+    lr_at, times each parameter group's "scale" (1 when absent); the EMA follows every step.
+    Returns (step, the averages, seconds); with bench > 0 prints the images/s of that many
+    steps instead and returns None."""
+    model.train()
+    te = time.time()
+    steps = n // rec["batch"]
+    perm = torch.randperm(n, generator=gen)
+    sums = {}
+    for i in range(steps):
+        loss, logged = batch_loss(perm[i * rec["batch"]:(i + 1) * rec["batch"]])
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, total, rec) * g.get("scale", 1.0)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        ema.update(model, step)
+        step += 1
+        for k, v in logged.items():
+            sums[k] = sums.get(k, 0.0) + v
+        if bench and i + 1 == bench:
+            print(f"{bench * rec['batch'] / (time.time() - te):.1f} images/s", flush=True)
+            return None
+        if i % 50 == 0:
+            print(f"epoch {epoch + 1} step {i}/{steps} loss {logged['loss']:.3f} "
+                  f"{(i + 1) * rec['batch'] / (time.time() - te):.0f} img/s", flush=True)
+    return step, {k: v / steps for k, v in sums.items()}, time.time() - te
+
+
+def region_inputs(cfg):
+    """Input-pixel rectangles (x0, y0, x1, y1) of the regions, as tools/eval/region_eval.py
+    greys them (feature-map cells at half the input resolution)."""
+    return [(2 * x, 2 * y, 2 * (x + w), 2 * (y + h)) for x, y, w, h in cfg["regions"]]
+
+
+def grey_regions(x, boxes, which):
+    """Normalised inputs x with region which[i] of image i greyed out (0 = the
+    normalisation mean, as region_eval fills it); which[i] < 0 leaves image i as it is."""
+    _, _, h, w = x.shape
+    yy = torch.arange(h).view(1, h, 1)
+    xx = torch.arange(w).view(1, 1, w)
+    b = torch.tensor(boxes + [(0, 0, 0, 0)])[which.clamp(min=-1)]  # -1: the empty box
+    mask = ((xx >= b[:, 0, None, None]) & (xx < b[:, 2, None, None])
+            & (yy >= b[:, 1, None, None]) & (yy < b[:, 3, None, None])).unsqueeze(1)
+    return x.masked_fill(mask, 0.0)
+
+
+def region_dropout_loss(weights, which):
+    """-log(1 - weight of the greyed region), mean over the images that had one greyed: a
+    region that shows nothing should get no weight."""
+    hit = which >= 0
+    if not hit.any():
+        return weights.sum() * 0
+    w = weights[hit].gather(1, which[hit].unsqueeze(1)).squeeze(1)
+    return -torch.log((1 - w).clamp(min=1e-6)).mean()
+
+
+def entropy_floor_loss(weights, floor):
+    """Mean of max(0, floor - entropy of the weights in nats): against a map collapsed onto
+    one region."""
+    ent = -(weights * torch.log(weights.clamp(min=1e-12))).sum(1)
+    return F.relu(floor - ent).mean()
+
+
+@torch.no_grad()
+def occlusion_drops(net, x, boxes):
+    """region_eval's drops for normalised inputs x: how much the probability of the class
+    that `net` predicts on the intact face falls when each region is greyed out in turn;
+    (n, regions). net is run in eval mode (the EMA weights, which are what gets exported)."""
+    n, r = len(x), len(boxes)
+    which = torch.arange(-1, r).repeat_interleave(n)  # intact first, then region by region
+    probs = torch.softmax(net(grey_regions(x.repeat(r + 1, 1, 1, 1), boxes, which))[0], -1)
+    probs = probs.view(r + 1, n, -1)
+    pred = probs[0].argmax(1)
+    on_pred = probs.gather(2, pred.view(1, n, 1).expand(r + 1, n, 1)).squeeze(2)
+    return (on_pred[0:1] - on_pred[1:]).t()
+
+
+def attention_drop_loss(weights, drops, tau):
+    """Cross-entropy of the region weights against softmax(standardised drops / tau): the
+    attention learns to rank the regions as greying them out hurts."""
+    z = (drops - drops.mean(1, keepdim=True)) / (drops.std(1, keepdim=True) + 0.01)
+    return soft_ce(torch.log(weights.clamp(min=1e-8)), torch.softmax(z / tau, -1)).mean()
+
+
+def teacher_soft(teacher_logits, T):
+    return torch.softmax(teacher_logits.float() / T, -1)
+
+
+def distill_loss(logits, soft, T):
+    """Hinton's soft-target term: T^2 x cross-entropy of the student at temperature T
+    against the teacher's probabilities at T (teacher_soft), per image."""
+    return soft_ce(logits / T, soft) * (T * T)
 
 
 def save_atomic(obj, path):
@@ -232,6 +303,113 @@ def resume(last, model, ema, opt, gen):
     return ck["epoch"], ck["step"], ck["best"]
 
 
+def student_loss(model, ema_net, xb, yb, soft, which, cw, rec, boxes, dw=0.0, T=1.0):
+    """The student's loss on a batch of normalised views xb: class-weighted soft
+    cross-entropy with the targets yb (blended (1 - dw) : dw with distill_loss on the
+    teacher's soft targets when there are any), the per-region heads' deep supervision, and
+    the recipe's region terms when on (region_drop_weight with the regions greyed out,
+    `which`; attention_drop_weight with the drops that ema_net measures; entropy_weight
+    with entropy_floor). Returns (the loss, {name: value} for the log)."""
+    logits, weights, region_logits = model(xb)
+    sw = (yb * cw).sum(1)
+    loss = (soft_ce(logits, yb) * sw).mean()
+    logged = {}
+    if soft is not None:
+        kd = distill_loss(logits, soft, T).mean()
+        logged.update(hard_loss=loss.item(), distill_loss=kd.item())
+        loss = (1 - dw) * loss + dw * kd
+    rloss = (soft_ce(region_logits, yb.unsqueeze(1)).mean(1) * sw).mean()
+    full = loss + rec["region_loss_weight"] * rloss
+    logged.update(loss=loss.item(), region_loss=rloss.item())
+    if which is not None and rec.get("region_drop_weight", 0) > 0:
+        term = region_dropout_loss(weights, which)
+        full = full + rec["region_drop_weight"] * term
+        logged["region_drop_loss"] = term.item()
+    if rec.get("attention_drop_weight", 0) > 0:
+        n = rec.get("attention_drop_faces", 8)
+        drops = occlusion_drops(ema_net, xb[:n], boxes)
+        term = attention_drop_loss(weights[:n], drops, rec.get("attention_drop_tau", 0.5))
+        full = full + rec["attention_drop_weight"] * term
+        logged["attention_drop_loss"] = term.item()
+    if rec.get("entropy_weight", 0) > 0:
+        term = entropy_floor_loss(weights, rec["entropy_floor"])
+        full = full + rec["entropy_weight"] * term
+        logged["entropy_loss"] = term.item()
+    return full, logged
+
+
+class TeacherTargets:
+    """The teacher's soft targets for a batch's view, at the recipe's distill_T: from the
+    cache of seeded views (distill_views, tools/train/teacher_views.py; each epoch picks
+    one of the K views of each image) or computed online (distill_online: a
+    teacher_train.py run folder, whose best.pt sees the batch's view of the colour crops at
+    its own size). None of it without either."""
+
+    def __init__(self, rec, splits_keys, data, cache, cfg):
+        self.T = rec.get("distill_T", 1.0)
+        self.logits = self.online = None
+        root = os.path.join(HERE, "..", "..")
+        if rec.get("distill_views") and rec.get("distill_online"):
+            raise ValueError("distill_views and distill_online exclude each other")
+        if (rec.get("distill_views") or rec.get("distill_online")) and rec.get("distill"):
+            raise ValueError("distill (fixed predictions blended into the labels) and "
+                             "distill_views / distill_online exclude each other")
+        if rec.get("distill_views"):
+            path = os.path.join(root, rec["distill_views"])
+            meta, rows, ids, logits = read_cache(path)
+            check_cache(meta, rec, path)
+            r = cache_rows(rows, splits_keys, path)
+            self.ids, self.logits = ids[r], torch.from_numpy(logits[r])
+            self.seed = meta["seed"]
+            print(f"teacher views: {path}, {logits.shape[1]} per image", flush=True)
+        elif rec.get("distill_online"):
+            from teacher_model import Teacher as TeacherNet
+            from teacher_train import data_config
+            ck = torch.load(os.path.join(root, rec["distill_online"], "best.pt"))
+            self.online = TeacherNet(len(cfg["classes"]), 0.0).to(memory_format=torch.channels_last)
+            self.online.load_state_dict(ck["ema"])
+            self.online.eval()
+            colour = load_splits(data, data_config(ck["recipe"]), cache, rec.get("raf_crop", "native"),
+                                 aligned_crops(data, cache, rec))
+            # the colour crops' de-duplication may keep more images than the grey one's
+            keys = [(s, str(n)) for s in training_parts(rec) for n in colour[s][2]]
+            where = {k: i for i, k in enumerate(keys)}
+            if any(k not in where for k in splits_keys):
+                raise ValueError("the teacher's colour crops lack some of the student's images")
+            rows = [where[k] for k in splits_keys]
+            self.colour = torch.from_numpy(np.concatenate([colour[s][0] for s in training_parts(rec)])[rows])
+
+    def active(self):
+        return self.views_on() or self.online is not None
+
+    def views_on(self):
+        return self.logits is not None
+
+    def augment(self, x, idx, rec, gen, epoch_views):
+        """The batch's view of the student's images x and the teacher's soft targets on it."""
+        if self.views_on():
+            k = epoch_views[idx]
+            xb = augment(x, rec, SeededUniforms(self.seed, self.ids[idx.numpy()], k.numpy()))
+            return xb, teacher_soft(self.logits[idx, k], self.T)
+        if self.online is None:
+            return augment(x, rec, gen), None
+        p = draw_view(len(x), rec, generator_uniforms(len(x), gen))
+        with torch.no_grad():
+            xt = render(self.colour[idx].float().div_(255), p)
+            t = self.online(xt.contiguous(memory_format=torch.channels_last))
+        return render(x, p), teacher_soft(t, self.T)
+
+
+def begin(run, rec, n, model, ema, opt, gen, bench=0):
+    """A run's total step count and the (epoch, step, best) to start from: its last.pt's
+    when it has one (except for a --bench), else the beginning."""
+    total = n // rec["batch"] * rec["epochs"]
+    last = os.path.join(run, "last.pt")
+    if os.path.exists(last) and not bench:
+        return (total,) + resume(last, model, ema, opt, gen)
+    return total, 0, 0, -1.0
+
+
 def main():
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -250,6 +428,9 @@ def main():
                          aligned_crops(args.data, args.cache, rec))
     print({k: len(v[0]) for k, v in splits.items()}, f"loaded in {time.time() - t0:.0f}s", flush=True)
     train_x, train_y, cw = training_set(splits, rec)
+    teacher = TeacherTargets(rec, training_keys(splits, rec), args.data, args.cache, cfg)
+    dw = rec.get("distill_weight", 0.5) if teacher.active() else 0.0
+    boxes = region_inputs(cfg)
 
     model = LNLNet(cfg)
     model.dropout.p = rec.get("dropout", 0.3)
@@ -261,49 +442,39 @@ def main():
     model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=rec["lr"], weight_decay=rec["weight_decay"])
     ema = EMA(model, rec["ema_decay"])
-    steps_per_epoch = len(train_x) // rec["batch"]
-    total = steps_per_epoch * rec["epochs"]
-    start_epoch, step, best = 0, 0, -1.0
+    total, start_epoch, step, best = begin(args.run, rec, len(train_x), model, ema, opt, gen,
+                                           args.bench)
 
-    last = os.path.join(args.run, "last.pt")
-    if os.path.exists(last) and not args.bench:
-        start_epoch, step, best = resume(last, model, ema, opt, gen)
+    def batch_loss(idx):
+        xb, soft = teacher.augment(train_x[idx], idx, rec, gen, epoch_views)
+        yb = train_y[idx]
+        if soft is not None:  # mixup blends the teacher's targets with the labels
+            xb, both = mixup(xb, torch.cat([yb, soft], 1), rec, gen)
+            yb, soft = both[:, :yb.shape[1]], both[:, yb.shape[1]:]
+        else:
+            xb, yb = mixup(xb, yb, rec, gen)
+        xb = normalise(xb, cfg)
+        which = None
+        if rec.get("region_drop_p", 0) > 0:  # one region greyed out, as region_eval does
+            pick = torch.rand(len(xb), generator=gen) < rec["region_drop_p"]
+            which = torch.randint(len(boxes), (len(xb),), generator=gen).masked_fill(~pick, -1)
+            xb = grey_regions(xb, boxes, which)
+        return student_loss(model, ema.model, xb.contiguous(memory_format=torch.channels_last),
+                            yb, soft, which, cw, rec, boxes, dw, teacher.T)
 
+    epoch_views = None
     for epoch in range(start_epoch, rec["epochs"]):
-        model.train()
-        te = time.time()
-        perm = torch.randperm(len(train_x), generator=gen)
-        tot = {"loss": 0.0, "region_loss": 0.0}
-        for i in range(steps_per_epoch):
-            idx = perm[i * rec["batch"]:(i + 1) * rec["batch"]]
-            xb, yb = mixup(augment(train_x[idx], rec, gen), train_y[idx], rec, gen)
-            xb = normalise(xb, cfg).contiguous(memory_format=torch.channels_last)
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step, total, rec)
-            logits, weights, region_logits = model(xb)
-            sw = (yb * cw).sum(1)
-            loss = (soft_ce(logits, yb) * sw).mean()
-            rloss = (soft_ce(region_logits, yb.unsqueeze(1)).mean(1) * sw).mean()
-            opt.zero_grad(set_to_none=True)
-            (loss + rec["region_loss_weight"] * rloss).backward()
-            opt.step()
-            ema.update(model, step)
-            step += 1
-            tot["loss"] += loss.item()
-            tot["region_loss"] += rloss.item()
-            if args.bench and i + 1 == args.bench:
-                dt = time.time() - te
-                print(f"{args.bench * rec['batch'] / dt:.1f} images/s", flush=True)
-                return
-            if i % 50 == 0:
-                print(f"epoch {epoch + 1} step {i}/{steps_per_epoch} loss {loss.item():.3f} "
-                      f"{(i + 1) * rec['batch'] / (time.time() - te):.0f} img/s", flush=True)
+        if teacher.views_on():  # which of its K views each image shows this epoch
+            epoch_views = torch.randint(teacher.logits.shape[1], (len(train_x),), generator=gen)
+        done = run_epoch(model, opt, ema, rec, len(train_x), gen, step, total, batch_loss, epoch,
+                         args.bench)
+        if done is None:
+            return
+        step, means, seconds = done
         fer = evaluate(ema.model, *splits["fer_valid"][:2], cfg)
         raf = evaluate(ema.model, *splits["raf_valid"][:2], cfg, seven=True)
         score = (fer["acc"] + raf["acc"]) / 2
-        entry = {"epoch": epoch + 1, "seconds": round(time.time() - te, 1),
-                 "loss": tot["loss"] / steps_per_epoch,
-                 "region_loss": tot["region_loss"] / steps_per_epoch,
+        entry = {"epoch": epoch + 1, "seconds": round(seconds, 1), **means,
                  "lr": lr_at(step, total, rec), "fer_valid": fer, "raf_valid": raf}
         with open(os.path.join(args.run, "log.jsonl"), "a") as f:
             f.write(json.dumps(entry) + "\n")
@@ -316,7 +487,7 @@ def main():
         save_atomic({"model": model.state_dict(), "ema": ema.model.state_dict(),
                      "opt": opt.state_dict(), "gen": gen.get_state(), "rng": torch.get_rng_state(),
                      "epoch": epoch + 1, "step": step, "best": best, "cfg": cfg, "recipe": rec},
-                    last)
+                    os.path.join(args.run, "last.pt"))
 
 
 if __name__ == "__main__":
