@@ -1,0 +1,238 @@
+/* YuNet-n in the engine against ONNX Runtime 1.21 (tests/data/yunet-golden.json, written by
+ * tools/detector/yunet_reference.py): the network's twelve head outputs on a 128 x 96 photo
+ * crop, and the decoded faces (score, box, five landmarks, after NMS) on photos of four
+ * sizes; then the NMS, the landmark order, the downscaled pass and bad input.
+ * usage: test_yunet YUNET GOLDEN_JSON SOURCE_ROOT
+ *
+ * Tolerances. Raw outputs: the engine sums the convolutions in another order than ONNX
+ * Runtime (float32 throughout); the differences measured (printed by the test) are at most
+ * 4e-7 on the probabilities and 1.4e-6 on the box and landmark regressions, relative to
+ * 1 + |value|, so RAW_TOL = 1e-5 leaves a 7x margin, while a wrong op (a missing ReLU, a
+ * shifted upsampling, swapped channels) moves outputs by 0.01 or more. Decoded faces on
+ * PNG photos (the same pixels on both sides): measured at most 5e-8 on the scores and
+ * 5e-5 pixel on boxes and landmarks, so PNG_SCORE = 1e-5 and PNG_PX = 1e-3 pixel. The JPEG
+ * photo is decoded by stb_image here and by libjpeg-turbo (PIL) for the golden, whose pixels
+ * differ by a level or two: measured 1.8e-4 on the scores and 0.33 pixel, so JPEG_SCORE =
+ * 2e-3 and JPEG_PX = 1.5 pixels. */
+#include <cjson/cJSON.h>
+#include <stb_image.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "lnl_detector.h"
+#include "lnl_yunet.h"
+#include "lnlfer.h"
+#include "test_util.h"
+
+#define RAW_TOL 1e-5
+#define PNG_PX 1e-3
+#define PNG_SCORE 1e-5
+#define JPEG_PX 1.5
+#define JPEG_SCORE 2e-3
+
+static const char *root;
+
+/* RGB pixels of `file` (relative to the source root), cropped to crop (NULL: whole). */
+static uint8_t *load_photo(const char *file, const cJSON *crop, int *w, int *h) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", root, file);
+  int iw, ih, ch;
+  uint8_t *px = stbi_load(path, &iw, &ih, &ch, 3);
+  if (!px) {
+    fprintf(stderr, "cannot read %s\n", path);
+    exit(1);
+  }
+  if (!cJSON_IsArray(crop)) {
+    *w = iw, *h = ih;
+    return px;
+  }
+  int c[4];
+  for (int i = 0; i < 4; i++) c[i] = cJSON_GetArrayItem(crop, i)->valueint;
+  uint8_t *out = malloc((size_t)c[2] * c[3] * 3);
+  for (int y = 0; y < c[3]; y++)
+    memcpy(out + (size_t)y * c[2] * 3, px + ((size_t)(c[1] + y) * iw + c[0]) * 3, (size_t)c[2] * 3);
+  stbi_image_free(px);
+  *w = c[2], *h = c[3];
+  return out;
+}
+
+static void test_raw(const lnl_yunet *y, const cJSON *raw) {
+  int w, h;
+  uint8_t *px = load_photo(cJSON_GetObjectItem(raw, "file")->valuestring,
+                           cJSON_GetObjectItem(raw, "crop"), &w, &h);
+  CHECK(w % 32 == 0 && h % 32 == 0);
+  float *input = malloc(sizeof(float) * 3 * (size_t)w * h);
+  for (int c = 0; c < 3; c++) /* BGR planes, 0..255 */
+    for (size_t i = 0; i < (size_t)w * h; i++) input[(size_t)c * w * h + i] = px[i * 3 + (2 - c)];
+  size_t n = lnl_yunet_raw_floats(y, w, h);
+  float *out = malloc(sizeof(float) * n);
+  lnl_error err = {0};
+  lnl_parallel one = {.threads = 1};
+  CHECK(lnl_yunet_run_heads(y, input, w, h, out, n, &one, &err) == LNL_OK);
+  const cJSON *outputs = cJSON_GetObjectItem(raw, "outputs");
+  static const int strides[3] = {8, 16, 32};
+  static const char *const names[4] = {"cls", "obj", "bbox", "kps"};
+  size_t at = 0;
+  for (int s = 0; s < 3; s++)
+    for (int k = 0; k < 4; k++) {
+      char key[16];
+      snprintf(key, sizeof key, "%s_%d", names[k], strides[s]);
+      const cJSON *g = cJSON_GetObjectItem(outputs, key);
+      int len = cJSON_GetArraySize(g);
+      double worst = 0;
+      for (int i = 0; i < len && at + (size_t)i < n; i++) {
+        double v = cJSON_GetArrayItem(g, i)->valuedouble;
+        double d = fabs(out[at + (size_t)i] - v) / (1.0 + fabs(v));
+        if (d > worst) worst = d;
+      }
+      at += (size_t)len;
+      printf("raw %-7s (%4d values): max |diff| / (1 + |value|) %.2e\n", key, len, worst);
+      CHECK_MSG(worst <= RAW_TOL, "%s", key);
+    }
+  CHECK_MSG(at == n, "%zu raw values, %zu in the golden", n, at);
+  CHECK(lnl_yunet_run_heads(y, input, w, h, out, 10, &one, &err) == LNL_ERR_ARGUMENT);
+  CHECK(lnl_yunet_run_heads(y, input, w - 1, h, out, n, &one, &err) == LNL_ERR_ARGUMENT);
+  free(out);
+  free(input);
+  free(px);
+}
+
+static double num(const cJSON *a, int i) { return cJSON_GetArrayItem(a, i)->valuedouble; }
+
+static void test_photo(const lnl_detector *det, const cJSON *photo, float thr, float nms) {
+  const char *file = cJSON_GetObjectItem(photo, "file")->valuestring;
+  int w, h;
+  uint8_t *px = load_photo(file, cJSON_GetObjectItem(photo, "crop"), &w, &h);
+  int jpeg = strstr(file, ".jpg") != NULL;
+  double tol_px = jpeg ? JPEG_PX : PNG_PX, tol_s = jpeg ? JPEG_SCORE : PNG_SCORE;
+  lnl_image img = {px, w, h, (size_t)w * 3};
+  lnl_detect_options opt;
+  lnl_detect_options_init(det, &opt);
+  opt.score_threshold = thr;
+  opt.nms_iou = nms;
+  lnl_face *faces = NULL;
+  int n = 0;
+  lnl_error err = {0};
+  CHECK(lnl_detect(det, &img, &opt, &faces, &n, &err) == LNL_OK);
+  const cJSON *gold = cJSON_GetObjectItem(photo, "faces");
+  int gn = cJSON_GetArraySize(gold);
+  CHECK_MSG(n == gn, "%s (%dx%d): %d faces, ONNX Runtime %d", file, w, h, n, gn);
+  double worst_px = 0, worst_s = 0;
+  for (int i = 0; i < n && i < gn; i++) {
+    const cJSON *g = cJSON_GetArrayItem(gold, i);
+    const cJSON *box = cJSON_GetObjectItem(g, "box"), *marks = cJSON_GetObjectItem(g, "landmarks");
+    double ds = fabs(faces[i].score - cJSON_GetObjectItem(g, "score")->valuedouble);
+    if (ds > worst_s) worst_s = ds;
+    float mine[4] = {faces[i].box.x, faces[i].box.y, faces[i].box.w, faces[i].box.h};
+    for (int k = 0; k < 4; k++)
+      if (fabs(mine[k] - num(box, k)) > worst_px) worst_px = fabs(mine[k] - num(box, k));
+    CHECK(faces[i].num_landmarks == 5 && cJSON_GetArraySize(marks) == 5);
+    for (int k = 0; k < 5; k++)
+      for (int c = 0; c < 2; c++) {
+        double d = fabs(faces[i].landmarks[k][c] - num(cJSON_GetArrayItem(marks, k), c));
+        if (d > worst_px) worst_px = d;
+      }
+  }
+  printf("%s (%dx%d): %d faces; max |score diff| %.2e, max |box or landmark diff| %.2e px\n", file,
+         w, h, n, worst_s, worst_px);
+  CHECK_MSG(worst_s <= tol_s, "%s scores", file);
+  CHECK_MSG(worst_px <= tol_px, "%s boxes and landmarks", file);
+  free(faces);
+  free(px);
+}
+
+/* Hard NMS: sorted best first; a face overlapping a better kept one by more than the IoU
+ * goes, one overlapping only a dropped one stays. */
+static void test_nms(void) {
+  lnl_face f[4] = {{.box = {0, 0, 10, 10}, .score = 0.5f},
+                   {.box = {1, 0, 10, 10}, .score = 0.9f}, /* IoU 0.82 with face 0 */
+                   {.box = {50, 50, 10, 10}, .score = 0.7f},
+                   {.box = {9, 0, 10, 10}, .score = 0.6f}}; /* IoU 0.05 with face 0/1 */
+  int n = lnl_yunet_nms(f, 4, 0.3f);
+  CHECK(n == 3);
+  CHECK(f[0].score == 0.9f && f[1].score == 0.7f && f[2].score == 0.6f);
+  lnl_face g[2] = {{.box = {0, 0, 10, 10}, .score = 0.5f}, {.box = {1, 0, 10, 10}, .score = 0.9f}};
+  CHECK(lnl_yunet_nms(g, 2, 0.9f) == 2); /* below the IoU: both kept */
+  CHECK(lnl_yunet_nms(g, 0, 0.3f) == 0);
+}
+
+/* The astronaut: one face, landmarks in OpenCV's order (the person's right eye and mouth
+ * corner on the image's left, the nose between and below the eyes); downscaled passes
+ * (max_side) find it at the same place; one pass; cancellation and bad images. */
+static void test_astronaut(const lnl_detector *det) {
+  int w, h;
+  uint8_t *px = load_photo("tests/data/astronaut.png", NULL, &w, &h);
+  lnl_image img = {px, w, h, (size_t)w * 3};
+  lnl_face *f = NULL;
+  int n = 0;
+  lnl_error err = {0};
+  CHECK(lnl_detect(det, &img, NULL, &f, &n, &err) == LNL_OK && n == 1);
+  if (n == 1) {
+    float(*m)[2] = f[0].landmarks;
+    CHECK(m[0][0] < m[2][0] && m[2][0] < m[1][0]); /* right eye, nose, left eye */
+    CHECK(m[3][0] < m[4][0]);                      /* right, left mouth corner */
+    CHECK(m[2][1] > m[0][1] && m[2][1] > m[1][1]); /* nose below the eyes */
+    CHECK(m[3][1] > m[2][1] && m[4][1] > m[2][1]); /* mouth below the nose */
+    CHECK(f[0].box.x < m[0][0] && f[0].box.x + f[0].box.w > m[1][0]);
+  }
+  lnl_detect_options opt;
+  lnl_detect_options_init(det, &opt);
+  opt.max_side = 256; /* a half-size pass: the same face, within a few pixels */
+  lnl_face *g = NULL;
+  int gn = 0;
+  CHECK(lnl_detect(det, &img, &opt, &g, &gn, &err) == LNL_OK && gn == 1);
+  if (n == 1 && gn == 1) {
+    printf("half-size pass: box %.1f %.1f %.1f %.1f vs %.1f %.1f %.1f %.1f\n", g[0].box.x,
+           g[0].box.y, g[0].box.w, g[0].box.h, f[0].box.x, f[0].box.y, f[0].box.w, f[0].box.h);
+    CHECK(fabsf(g[0].box.x - f[0].box.x) < 6 && fabsf(g[0].box.y - f[0].box.y) < 6);
+    CHECK(fabsf(g[0].box.w - f[0].box.w) < 8 && fabsf(g[0].box.h - f[0].box.h) < 8);
+    CHECK(fabsf(g[0].landmarks[2][0] - f[0].landmarks[2][0]) < 6);
+  }
+  free(g);
+  CHECK(lnl_detect_passes(det, w, h, NULL) == 1);
+  /* on the context's threads: the same faces */
+  lnl_parallel two = {.threads = 2};
+  CHECK(lnl_detect_on(det, &img, NULL, &two, NULL, &g, &gn, &err) == LNL_OK && gn == n);
+  if (n == 1 && gn == 1) CHECK(fabsf(g[0].box.x - f[0].box.x) < 1e-3f);
+  free(g);
+  free(f);
+  /* a tiny image (smaller than one stride-32 cell) runs and finds nothing */
+  lnl_image tiny = {px, 5, 3, (size_t)w * 3};
+  CHECK(lnl_detect(det, &tiny, NULL, &f, &n, &err) == LNL_OK && n == 0 && !f);
+  free(px);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 4) {
+    fprintf(stderr, "usage: %s YUNET GOLDEN_JSON SOURCE_ROOT\n", argv[0]);
+    return 2;
+  }
+  root = argv[3];
+  lnl_detector *det = NULL;
+  lnl_error err = {0};
+  if (lnl_detector_open(argv[1], &det, &err) != LNL_OK) {
+    fprintf(stderr, "%s\n", err.message);
+    return 1;
+  }
+  size_t size;
+  char *text = (char *)read_file(argv[2], &size);
+  cJSON *gold = text ? cJSON_ParseWithLength(text, size) : NULL;
+  if (!gold) {
+    fprintf(stderr, "cannot read %s\n", argv[2]);
+    return 1;
+  }
+  const lnl_yunet *y = lnl_detector_yunet(det);
+  CHECK(y != NULL);
+  if (y) test_raw(y, cJSON_GetObjectItem(gold, "raw"));
+  float thr = (float)cJSON_GetObjectItem(gold, "threshold")->valuedouble;
+  float nms = (float)cJSON_GetObjectItem(gold, "nms_iou")->valuedouble;
+  const cJSON *photo;
+  cJSON_ArrayForEach(photo, cJSON_GetObjectItem(gold, "photos")) test_photo(det, photo, thr, nms);
+  test_nms();
+  test_astronaut(det);
+  cJSON_Delete(gold);
+  free(text);
+  lnl_detector_close(det);
+  return check_failures != 0;
+}
