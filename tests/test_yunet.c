@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "lnl_align.h"
 #include "lnl_detector.h"
 #include "lnl_yunet.h"
 #include "lnlfer.h"
@@ -203,6 +204,30 @@ static void test_astronaut(const lnl_detector *det) {
   free(px);
 }
 
+/* Alignment from YuNet's five landmarks: the mouth centre is the mean of the corners, so a
+ * face whose eyes, nose and mouth corners straddle the template's points exactly maps to
+ * the crop by the identity; BlazeFace's layout (6) reads its fourth landmark as the mouth. */
+static void test_align_points(void) {
+  const lnl_align_template *t = &LNL_DEFAULT_TEMPLATE;
+  int side = 200;
+  lnl_face f = {.box = {40, 60, 120, 120}, .score = 0.9f, .num_landmarks = 5};
+  for (int i = 0; i < 3; i++)
+    for (int c = 0; c < 2; c++) f.landmarks[i][c] = t->points[i][c] * side;
+  for (int c = 0; c < 2; c++) f.landmarks[3][c] = f.landmarks[4][c] = t->points[3][c] * side;
+  f.landmarks[3][0] -= 25, f.landmarks[4][0] += 25, f.landmarks[3][1] += 2, f.landmarks[4][1] -= 2;
+  float q[LNL_ALIGN_POINTS][2], m[6];
+  CHECK(lnl_align_points(&f, q) == 1);
+  CHECK(fabsf(q[3][0] - t->points[3][0] * side) < 1e-3f &&
+        fabsf(q[3][1] - t->points[3][1] * side) < 1e-3f);
+  lnl_align_transform(&f, t, side, m);
+  CHECK(fabsf(m[0] - 1) < 1e-4f && fabsf(m[1]) < 1e-4f && fabsf(m[2]) < 1e-2f);
+  CHECK(fabsf(m[3]) < 1e-4f && fabsf(m[4] - 1) < 1e-4f && fabsf(m[5]) < 1e-2f);
+  f.num_landmarks = 6; /* BlazeFace: the fourth landmark itself */
+  CHECK(lnl_align_points(&f, q) == 1 && q[3][0] == f.landmarks[3][0]);
+  f.num_landmarks = 3;
+  CHECK(lnl_align_points(&f, q) == 0);
+}
+
 int main(int argc, char **argv) {
   if (argc != 4) {
     fprintf(stderr, "usage: %s YUNET GOLDEN_JSON SOURCE_ROOT\n", argv[0]);
@@ -230,6 +255,7 @@ int main(int argc, char **argv) {
   const cJSON *photo;
   cJSON_ArrayForEach(photo, cJSON_GetObjectItem(gold, "photos")) test_photo(det, photo, thr, nms);
   test_nms();
+  test_align_points();
   test_astronaut(det);
   cJSON_Delete(gold);
   free(text);

@@ -141,9 +141,11 @@ lnl_status lnl_run(lnl_context *ctx, const float *inputs, int n, lnl_result *res
 
 typedef struct lnl_detector lnl_detector;
 
-/* One face: box in image pixels, detector confidence, landmarks in image pixels
- * (for BlazeFace: right eye, left eye, nose, mouth, right ear, left ear; "right"
- * is the person's right, on the left of the image). */
+/* One face: box in image pixels, detector confidence, landmarks in image pixels. Their
+ * layout follows from their number: YuNet's LNL_YUNET_LANDMARKS are right eye, left eye,
+ * nose tip, right mouth corner, left mouth corner; BlazeFace's 6 right eye, left eye, nose,
+ * mouth, right ear, left ear ("right" is the person's right, on the left of the image). */
+#define LNL_YUNET_LANDMARKS 5
 typedef struct lnl_face {
   lnl_rect box;
   float score;
