@@ -82,7 +82,9 @@ static lnl_status parse_heads(lnl_yunet *y, const cJSON *heads, lnl_error *err) 
   y->num_heads = n;
   int side = REFERENCE_MULTIPLES * y->multiple;
   if (!heads_match(y, y->graph.shapes, side, side))
-    return lnl_fail(err, LNL_ERR_MODEL, "detector: the head outputs do not match their strides");
+    return lnl_fail(err, LNL_ERR_MODEL,
+                    "detector: the head outputs do not match their strides and channels (1, 1, 4 "
+                    "and 2 per landmark)");
   for (int i = 0; i < n; i++)
     for (int k = 0; k < HEAD_OUTPUTS; k++) lnl_graph_keep(&y->graph, y->heads[i].value[k]);
   size_t peak = lnl_graph_peak_floats(&y->graph);

@@ -228,6 +228,45 @@ static void test_align_points(void) {
   CHECK(lnl_align_points(&f, q) == 0);
 }
 
+/* The shipped file with `from` replaced by `to` (the same length) in its metadata must be
+ * refused, saying why. */
+static void expect_refused(const uint8_t *file, size_t size, const char *from, const char *to) {
+  uint8_t *copy = malloc(size);
+  memcpy(copy, file, size);
+  size_t n = strlen(from);
+  uint8_t *at = NULL;
+  for (size_t i = 0; i + n <= size && !at; i++)
+    if (memcmp(copy + i, from, n) == 0) at = copy + i;
+  CHECK_MSG(at != NULL && strlen(to) == n, "'%s' not in the file", from);
+  if (at) memcpy(at, to, n);
+  lnl_detector *d = NULL;
+  lnl_error err = {0};
+  lnl_status s = lnl_detector_open_memory(copy, size, &d, &err);
+  CHECK_MSG(s == LNL_ERR_MODEL && !d && err.message[0], "%s -> %s: status %d", from, to, s);
+  printf("refused (%s -> %s): %s\n", from, to, err.message);
+  lnl_detector_close(d);
+  free(copy);
+}
+
+static void test_refused(const char *path, const lnl_yunet *y) {
+  size_t size;
+  uint8_t *file = read_file(path, &size);
+  if (!file) return;
+  expect_refused(file, size, "\\\"stride\\\": 8,", "\\\"stride\\\": 3,"); /* not dividing 32 */
+  expect_refused(file, size, "\\\"factor\\\": 2", "\\\"factor\\\": 3"); /* adds mismatched shapes */
+  expect_refused(file, size, "\\\"bbox\\\": 69", "\\\"bbox\\\": 81");   /* 10 channels, not 4 */
+  expect_refused(file, size, "\\\"landmarks\\\": 5", "\\\"landmarks\\\": 4");
+  expect_refused(file, size, "\\\"bgr\\\"", "\\\"xyz\\\"");
+  expect_refused(file, size, "\\\"sigmoid\\\"", "\\\"sigmoix\\\"");
+  free(file);
+  /* a pass too large for the engine's bounds is refused before anything is allocated */
+  float input[1] = {0}, raw[1];
+  lnl_error err = {0};
+  lnl_parallel one = {.threads = 1};
+  CHECK(lnl_yunet_run_heads(y, input, 8192, 8192, raw, (size_t)-1, &one, &err) == LNL_ERR_ARGUMENT);
+  printf("8192 x 8192: %s\n", err.message);
+}
+
 int main(int argc, char **argv) {
   if (argc != 4) {
     fprintf(stderr, "usage: %s YUNET GOLDEN_JSON SOURCE_ROOT\n", argv[0]);
@@ -256,6 +295,7 @@ int main(int argc, char **argv) {
   cJSON_ArrayForEach(photo, cJSON_GetObjectItem(gold, "photos")) test_photo(det, photo, thr, nms);
   test_nms();
   test_align_points();
+  if (y) test_refused(argv[1], y);
   test_astronaut(det);
   cJSON_Delete(gold);
   free(text);
