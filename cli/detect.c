@@ -9,8 +9,10 @@ static void help(FILE *out) {
   fprintf(out, "usage: lnlfer detect [OPTIONS] IMAGE...\n"
                "\n"
                "Finds the faces in each image and prints their boxes [x, y, w, h] (pixels,\n"
-               "top-left origin), confidence and landmarks (right eye, left eye, nose tip,\n"
-               "mouth, right ear, left ear; the person's right).\n"
+               "top-left origin), confidence and landmarks (the person's right first):\n"
+               "YuNet (yunet-n.safetensors) gives right eye, left eye, nose tip, right and\n"
+               "left mouth corner; BlazeFace right eye, left eye, nose tip, mouth, right\n"
+               "ear, left ear.\n"
                "\n"
                "  --detector FILE    detector weights (default: the shipped BlazeFace)\n");
   cli_help_detection(out, 21);
