@@ -371,13 +371,62 @@ static void run_in_place(const lnl_graph *g, const lnl_shape *shapes, int i, flo
   lnl_add(y, other, n);
 }
 
-/* Frees the inputs of op i that no later op reads. */
-static void free_dead_inputs(const lnl_graph *g, int i, float **values) {
+/* The buffers of one run: each value's capacity, and the buffers of dead values kept for
+ * the values that follow (a fresh allocation of a large buffer faults its pages in again).
+ * When no kept buffer fits, all of them are freed before the new one is allocated, so that a
+ * run holds little more than its plan's peak (a reused buffer may be larger than needed). */
+#define SPARE_SLOTS 16
+
+typedef struct buffers {
+  size_t *cap; /* per value */
+  float *spare[SPARE_SLOTS];
+  size_t spare_cap[SPARE_SLOTS];
+  int spares;
+} buffers;
+
+/* A buffer of at least n floats for value v: the smallest spare that fits, else a new one. */
+static float *take(buffers *b, int v, size_t n) {
+  int best = -1;
+  for (int k = 0; k < b->spares; k++)
+    if (b->spare_cap[k] >= n && (best < 0 || b->spare_cap[k] < b->spare_cap[best])) best = k;
+  if (best >= 0) {
+    float *p = b->spare[best];
+    b->cap[v] = b->spare_cap[best];
+    b->spares--;
+    b->spare[best] = b->spare[b->spares];
+    b->spare_cap[best] = b->spare_cap[b->spares];
+    return p;
+  }
+  for (int k = 0; k < b->spares; k++) free(b->spare[k]);
+  b->spares = 0;
+  b->cap[v] = n;
+  return malloc(sizeof(float) * (n ? n : 1));
+}
+
+static void give_back(buffers *b, float *p, size_t cap) {
+  if (!p) return; /* taken over by the op's output */
+  if (b->spares == SPARE_SLOTS) {
+    free(p);
+    return;
+  }
+  b->spare[b->spares] = p;
+  b->spare_cap[b->spares++] = cap;
+}
+
+/* values[to] takes over values[from]'s buffer. */
+static void move_value(float **values, buffers *b, int from, int to) {
+  values[to] = values[from];
+  b->cap[to] = b->cap[from];
+  values[from] = NULL;
+}
+
+/* Gives back the buffers of the inputs of op i that no later op reads. */
+static void free_dead_inputs(const lnl_graph *g, int i, float **values, buffers *b) {
   for (int k = 0; k < 2; k++) {
     int v = g->ops[i].in[k];
     int second = k == 1 && (g->ops[i].kind != LNL_OP_ADD || v == g->ops[i].in[0]);
     if (!second && v > 0 && g->last_use[v] == i) {
-      free(values[v]);
+      give_back(b, values[v], b->cap[v]);
       values[v] = NULL;
     }
   }
@@ -416,25 +465,25 @@ lnl_status lnl_graph_run_plan(const lnl_graph *g, const lnl_graph_plan *plan, co
   const lnl_shape *shapes = plan->shapes;
   memset(values, 0, sizeof(float *) * ((size_t)g->num_ops + 1));
   float *scratch = malloc(sizeof(float) * (plan->scratch_floats + 1));
+  buffers b = {calloc((size_t)g->num_ops + 1, sizeof(size_t)), {NULL}, {0}, 0};
   values[0] = (float *)input; /* never written or freed */
-  lnl_status s =
-      scratch ? LNL_OK : lnl_fail(err, LNL_ERR_MEMORY, "out of memory running the detector");
+  lnl_status s = scratch && b.cap
+                     ? LNL_OK
+                     : lnl_fail(err, LNL_ERR_MEMORY, "out of memory running the detector");
   for (int i = 0; i < g->num_ops && !s; i++) {
     int reuse = in_place(g, i);
     if (reuse > 0) { /* the op's output takes over its dying input's buffer */
-      values[i + 1] = values[reuse];
-      values[reuse] = NULL;
+      move_value(values, &b, reuse, i + 1);
       if (relu_follows(g, i)) {         /* add, then ReLU in the same pass; the ReLU's output */
         add_relu(g, shapes, i, values); /* takes the buffer over in turn */
-        free_dead_inputs(g, i, values);
-        values[i + 2] = values[i + 1];
-        values[i + 1] = NULL;
+        free_dead_inputs(g, i, values, &b);
+        move_value(values, &b, i + 1, i + 2);
         i++;
         continue;
       }
       run_in_place(g, shapes, i, values);
     } else {
-      values[i + 1] = malloc(sizeof(float) * numel(shapes[i + 1]));
+      values[i + 1] = take(&b, i + 1, numel(shapes[i + 1]));
       if (!values[i + 1]) {
         s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory running the detector");
         break;
@@ -442,15 +491,16 @@ lnl_status lnl_graph_run_plan(const lnl_graph *g, const lnl_graph_plan *plan, co
       int fuse = g->ops[i].kind == LNL_OP_CONV && only_relu_reads(g, i);
       run_op(g, shapes, i, values, scratch, fuse, par);
       if (fuse) { /* convolution and ReLU in one pass; the ReLU's output takes the buffer */
-        free_dead_inputs(g, i, values);
-        values[i + 2] = values[i + 1];
-        values[i + 1] = NULL;
+        free_dead_inputs(g, i, values, &b);
+        move_value(values, &b, i + 1, i + 2);
         i++;
         continue;
       }
     }
-    free_dead_inputs(g, i, values);
+    free_dead_inputs(g, i, values, &b);
   }
+  for (int k = 0; k < b.spares; k++) free(b.spare[k]);
+  free(b.cap);
   free(scratch);
   values[0] = NULL;
   if (s) lnl_graph_release(g, values);
