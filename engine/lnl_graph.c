@@ -371,46 +371,51 @@ static void run_in_place(const lnl_graph *g, const lnl_shape *shapes, int i, flo
   lnl_add(y, other, n);
 }
 
-/* The buffers of one run: each value's capacity, and the buffers of dead values kept for
- * the values that follow (a fresh allocation of a large buffer faults its pages in again).
- * When no kept buffer fits, all of them are freed before the new one is allocated, so that a
- * run holds little more than its plan's peak (a reused buffer may be larger than needed). */
-#define SPARE_SLOTS 16
-
+/* The buffers of one run: each value's capacity, and the workspace's buffers of dead values,
+ * kept for the values that follow and for later runs (a fresh allocation of a large buffer
+ * faults its pages in again). When no kept buffer fits, all of them are freed before the new
+ * one is allocated, so that a run holds little more than its plan's peak (a reused buffer
+ * may be larger than needed). */
 typedef struct buffers {
   size_t *cap; /* per value */
-  float *spare[SPARE_SLOTS];
-  size_t spare_cap[SPARE_SLOTS];
-  int spares;
+  lnl_graph_workspace *ws;
 } buffers;
 
 /* A buffer of at least n floats for value v: the smallest spare that fits, else a new one. */
 static float *take(buffers *b, int v, size_t n) {
+  lnl_graph_workspace *ws = b->ws;
   int best = -1;
-  for (int k = 0; k < b->spares; k++)
-    if (b->spare_cap[k] >= n && (best < 0 || b->spare_cap[k] < b->spare_cap[best])) best = k;
+  for (int k = 0; k < ws->spares; k++)
+    if (ws->spare_cap[k] >= n && (best < 0 || ws->spare_cap[k] < ws->spare_cap[best])) best = k;
   if (best >= 0) {
-    float *p = b->spare[best];
-    b->cap[v] = b->spare_cap[best];
-    b->spares--;
-    b->spare[best] = b->spare[b->spares];
-    b->spare_cap[best] = b->spare_cap[b->spares];
+    float *p = ws->spare[best];
+    b->cap[v] = ws->spare_cap[best];
+    ws->spares--;
+    ws->spare[best] = ws->spare[ws->spares];
+    ws->spare_cap[best] = ws->spare_cap[ws->spares];
     return p;
   }
-  for (int k = 0; k < b->spares; k++) free(b->spare[k]);
-  b->spares = 0;
+  for (int k = 0; k < ws->spares; k++) free(ws->spare[k]);
+  ws->spares = 0;
   b->cap[v] = n;
   return malloc(sizeof(float) * (n ? n : 1));
 }
 
 static void give_back(buffers *b, float *p, size_t cap) {
+  lnl_graph_workspace *ws = b->ws;
   if (!p) return; /* taken over by the op's output */
-  if (b->spares == SPARE_SLOTS) {
+  if (ws->spares == LNL_GRAPH_SPARES) {
     free(p);
     return;
   }
-  b->spare[b->spares] = p;
-  b->spare_cap[b->spares++] = cap;
+  ws->spare[ws->spares] = p;
+  ws->spare_cap[ws->spares++] = cap;
+}
+
+void lnl_graph_workspace_free(lnl_graph_workspace *ws) {
+  for (int k = 0; k < ws->spares; k++) free(ws->spare[k]);
+  free(ws->scratch);
+  memset(ws, 0, sizeof *ws);
 }
 
 /* values[to] takes over values[from]'s buffer. */
@@ -462,10 +467,24 @@ lnl_status lnl_graph_run(const lnl_graph *g, const float *input, float **values,
 
 lnl_status lnl_graph_run_plan(const lnl_graph *g, const lnl_graph_plan *plan, const float *input,
                               float **values, lnl_parallel *par, lnl_error *err) {
+  lnl_graph_workspace ws = {0};
+  lnl_status s = lnl_graph_run_in(g, plan, &ws, input, values, par, err);
+  lnl_graph_workspace_free(&ws);
+  return s;
+}
+
+lnl_status lnl_graph_run_in(const lnl_graph *g, const lnl_graph_plan *plan, lnl_graph_workspace *ws,
+                            const float *input, float **values, lnl_parallel *par, lnl_error *err) {
   const lnl_shape *shapes = plan->shapes;
   memset(values, 0, sizeof(float *) * ((size_t)g->num_ops + 1));
-  float *scratch = malloc(sizeof(float) * (plan->scratch_floats + 1));
-  buffers b = {calloc((size_t)g->num_ops + 1, sizeof(size_t)), {NULL}, {0}, 0};
+  if (ws->scratch_cap < plan->scratch_floats + 1) {
+    free(ws->scratch);
+    ws->scratch_cap = plan->scratch_floats + 1;
+    ws->scratch = malloc(sizeof(float) * ws->scratch_cap);
+    if (!ws->scratch) ws->scratch_cap = 0;
+  }
+  float *scratch = ws->scratch;
+  buffers b = {calloc((size_t)g->num_ops + 1, sizeof(size_t)), ws};
   values[0] = (float *)input; /* never written or freed */
   lnl_status s = scratch && b.cap
                      ? LNL_OK
@@ -499,9 +518,7 @@ lnl_status lnl_graph_run_plan(const lnl_graph *g, const lnl_graph_plan *plan, co
     }
     free_dead_inputs(g, i, values, &b);
   }
-  for (int k = 0; k < b.spares; k++) free(b.spare[k]);
   free(b.cap);
-  free(scratch);
   values[0] = NULL;
   if (s) lnl_graph_release(g, values);
   return s;

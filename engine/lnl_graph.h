@@ -91,6 +91,23 @@ void lnl_graph_plan_free(lnl_graph_plan *plan);
 /* lnl_graph_run on an input of the plan's input shape. */
 lnl_status lnl_graph_run_plan(const lnl_graph *g, const lnl_graph_plan *plan, const float *input,
                               float **values, lnl_parallel *par, lnl_error *err);
+
+/* Buffers kept from one run to the next, for one caller at a time (a thread's passes): the
+ * scratch and the buffers of dead values, reused instead of allocated afresh, which costs a
+ * page fault per 4 KB touched. Zero-initialised it is empty; it holds about the largest
+ * plan's peak between runs until freed. */
+#define LNL_GRAPH_SPARES 16
+typedef struct lnl_graph_workspace {
+  float *scratch;
+  size_t scratch_cap;
+  float *spare[LNL_GRAPH_SPARES];
+  size_t spare_cap[LNL_GRAPH_SPARES];
+  int spares;
+} lnl_graph_workspace;
+
+lnl_status lnl_graph_run_in(const lnl_graph *g, const lnl_graph_plan *plan, lnl_graph_workspace *ws,
+                            const float *input, float **values, lnl_parallel *par, lnl_error *err);
+void lnl_graph_workspace_free(lnl_graph_workspace *ws);
 void lnl_graph_release(const lnl_graph *g, float **values);
 
 #endif

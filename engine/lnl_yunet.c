@@ -166,7 +166,8 @@ size_t lnl_yunet_raw_floats(const lnl_yunet *y, int pad_w, int pad_h) {
 
 /* Plans and runs the network on a pad_w x pad_h input; values receive the head outputs. */
 static lnl_status run(const lnl_yunet *y, const float *input, int pad_w, int pad_h,
-                      lnl_parallel *par, float **values, lnl_graph_plan *plan, lnl_error *err) {
+                      lnl_parallel *par, lnl_graph_workspace *ws, float **values,
+                      lnl_graph_plan *plan, lnl_error *err) {
   lnl_shape in = {3, pad_h, pad_w};
   lnl_status s = lnl_graph_plan_make(&y->graph, in, plan, err);
   if (s) return s;
@@ -176,7 +177,8 @@ static lnl_status run(const lnl_yunet *y, const float *input, int pad_w, int pad
                     "detector: on %dx%d pixels its head outputs do not match their strides", pad_w,
                     pad_h);
   }
-  s = lnl_graph_run_plan(&y->graph, plan, input, values, par, err);
+  s = ws ? lnl_graph_run_in(&y->graph, plan, ws, input, values, par, err)
+         : lnl_graph_run_plan(&y->graph, plan, input, values, par, err);
   if (s) lnl_graph_plan_free(plan);
   return s;
 }
@@ -193,7 +195,7 @@ lnl_status lnl_yunet_run_heads(const lnl_yunet *y, const float *input, int pad_w
   float **values = calloc((size_t)y->graph.num_ops + 1, sizeof *values);
   if (!values) return lnl_fail(err, LNL_ERR_MEMORY, "out of memory running the detector");
   lnl_graph_plan plan;
-  lnl_status s = run(y, input, pad_w, pad_h, par, values, &plan, err);
+  lnl_status s = run(y, input, pad_w, pad_h, par, NULL, values, &plan, err);
   if (!s) {
     for (int i = 0; i < y->num_heads; i++)
       for (int k = 0; k < HEAD_OUTPUTS; k++) {
@@ -312,20 +314,34 @@ static int decode_head(const lnl_yunet *y, const yunet_head *h, float *const *va
   return 1;
 }
 
+void lnl_yunet_workspace_free(lnl_yunet_workspace *ws) {
+  lnl_graph_workspace_free(&ws->graph);
+  free(ws->input);
+  memset(ws, 0, sizeof *ws);
+}
+
 lnl_status lnl_yunet_pass(const lnl_yunet *y, const lnl_image *img, double scale, float threshold,
-                          lnl_parallel *par, lnl_face **faces, int *count, lnl_error *err) {
+                          lnl_parallel *par, lnl_yunet_workspace *ws, lnl_face **faces, int *count,
+                          lnl_error *err) {
   *faces = NULL;
   *count = 0;
+  lnl_yunet_workspace own = {0};
+  if (!ws) ws = &own;
   int net_w, net_h, pad_w, pad_h;
   lnl_yunet_input_size(y, img->width, img->height, scale, &net_w, &net_h, &pad_w, &pad_h);
-  float *input = malloc(sizeof(float) * 3 * (size_t)pad_w * pad_h);
+  size_t need = 3 * (size_t)pad_w * pad_h;
+  if (ws->input_cap < need) {
+    free(ws->input);
+    ws->input = malloc(sizeof(float) * need);
+    ws->input_cap = ws->input ? need : 0;
+  }
   float **values = calloc((size_t)y->graph.num_ops + 1, sizeof *values);
   lnl_status s =
-      input && values ? LNL_OK : lnl_fail(err, LNL_ERR_MEMORY, "out of memory detecting faces");
-  if (!s) s = make_input(y, img, net_w, net_h, pad_w, pad_h, par, input, err);
+      ws->input && values ? LNL_OK : lnl_fail(err, LNL_ERR_MEMORY, "out of memory detecting faces");
+  if (!s) s = make_input(y, img, net_w, net_h, pad_w, pad_h, par, ws->input, err);
   lnl_graph_plan plan;
-  if (!s) s = run(y, input, pad_w, pad_h, par, values, &plan, err);
-  free(input);
+  if (!s) s = run(y, ws->input, pad_w, pad_h, par, &ws->graph, values, &plan, err);
+  if (ws == &own) lnl_yunet_workspace_free(&own);
   if (s) {
     free(values);
     return s;
@@ -378,7 +394,7 @@ lnl_status lnl_yunet_detect(const lnl_yunet *y, const lnl_image *img, const lnl_
     return lnl_fail(err, LNL_ERR_CANCELLED, "the face detection was cancelled");
   lnl_face *found = NULL;
   int n = 0;
-  lnl_status s = lnl_yunet_pass(y, img, scale, opt->score_threshold, par, &found, &n, err);
+  lnl_status s = lnl_yunet_pass(y, img, scale, opt->score_threshold, par, NULL, &found, &n, err);
   if (s) return s;
   if (n > MAX_CANDIDATES) { /* bounded NMS work: the most confident */
     qsort(found, (size_t)n, sizeof *found, by_score);

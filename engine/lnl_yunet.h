@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "lnl_detector.h"
+#include "lnl_graph.h"
 #include "lnl_safetensors.h"
 
 /* A pass never looks at more than this many pixels along the longer side: larger images
@@ -45,10 +46,21 @@ size_t lnl_yunet_raw_floats(const lnl_yunet *y, int pad_w, int pad_h);
 lnl_status lnl_yunet_run_heads(const lnl_yunet *y, const float *input, int pad_w, int pad_h,
                                float *raw, size_t raw_len, lnl_parallel *par, lnl_error *err);
 
+/* What a caller's passes keep from one to the next (one caller at a time): the network
+ * input and the graph's buffers. Zero-initialised it is empty. */
+typedef struct lnl_yunet_workspace {
+  lnl_graph_workspace graph;
+  float *input;
+  size_t input_cap;
+} lnl_yunet_workspace;
+void lnl_yunet_workspace_free(lnl_yunet_workspace *ws);
+
 /* Every cell of one pass on the image scaled by `scale` whose score reaches `threshold`,
- * decoded into image pixels (*faces malloc'd, *count entries; NULL when none), before NMS. */
+ * decoded into image pixels (*faces malloc'd, *count entries; NULL when none), before NMS.
+ * ws may be NULL (the pass's buffers are then its own). */
 lnl_status lnl_yunet_pass(const lnl_yunet *y, const lnl_image *img, double scale, float threshold,
-                          lnl_parallel *par, lnl_face **faces, int *count, lnl_error *err);
+                          lnl_parallel *par, lnl_yunet_workspace *ws, lnl_face **faces, int *count,
+                          lnl_error *err);
 
 /* Hard NMS in place: sorts by score (best first) and keeps a face unless it overlaps a
  * better kept one by an IoU above `iou`. Returns how many are kept (at the front). */

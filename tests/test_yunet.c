@@ -192,6 +192,24 @@ static void test_astronaut(const lnl_detector *det) {
   }
   free(g);
   CHECK(lnl_detect_passes(det, w, h, NULL) == 1);
+  /* passes sharing a workspace (sizes up, down and up again) find what passes on their own
+     buffers find */
+  const lnl_yunet *y = lnl_detector_yunet(det);
+  lnl_yunet_workspace ws = {0};
+  lnl_parallel one = {.threads = 1};
+  static const double scales[] = {1.0, 0.5, 0.75, 1.0, 0.3};
+  for (int i = 0; i < 5; i++) {
+    lnl_face *a = NULL, *b = NULL;
+    int na = 0, nb = 0;
+    CHECK(lnl_yunet_pass(y, &img, scales[i], 0.3f, &one, &ws, &a, &na, &err) == LNL_OK);
+    CHECK(lnl_yunet_pass(y, &img, scales[i], 0.3f, &one, NULL, &b, &nb, &err) == LNL_OK);
+    CHECK_MSG(na == nb && na > 0 && memcmp(a, b, sizeof *a * (size_t)na) == 0,
+              "scale %.2f: %d faces with the workspace, %d without", scales[i], na, nb);
+    free(a);
+    free(b);
+  }
+  CHECK(ws.input_cap > 0 && ws.graph.spares > 0);
+  lnl_yunet_workspace_free(&ws);
   /* on the context's threads: the same faces */
   lnl_parallel two = {.threads = 2};
   CHECK(lnl_detect_on(det, &img, NULL, &two, NULL, &g, &gn, &err) == LNL_OK && gn == n);
