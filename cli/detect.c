@@ -51,8 +51,9 @@ static int detect_one(const char *path, const lnl_image *img, void *data) {
   lnl_error err = {0};
   if (r->stats) {
     int passes = lnl_detect_passes(r->engine.detector, img->width, img->height, &r->engine.detect);
+    uint64_t macs = lnl_detect_macs(r->engine.detector, img->width, img->height, &r->engine.detect);
     fprintf(stderr, "stats: %s %dx%d passes %d gmac %.3f\n", path, img->width, img->height, passes,
-            passes * (double)lnl_detector_macs(r->engine.detector) / 1e9);
+            (double)macs / 1e9);
   }
   if (lnl_context_detect(r->engine.ctx, r->engine.detector, img, &r->engine.detect, &faces, &n,
                          &err) != LNL_OK) {

@@ -481,6 +481,17 @@ int lnl_detect_passes(const lnl_detector *d, int width, int height, const lnl_de
   return 1 + p.nx * p.ny;
 }
 
+uint64_t lnl_detect_macs(const lnl_detector *d, int width, int height,
+                         const lnl_detect_options *opt) {
+  lnl_detect_options defaults;
+  lnl_detect_options_init(d, &defaults);
+  if (!opt) opt = &defaults;
+  if (width < 1 || height < 1) return 0;
+  if (d->yunet)
+    return lnl_yunet_pass_macs(d->yunet, width, height, lnl_yunet_pass_scale(width, height, opt));
+  return (uint64_t)lnl_detect_passes(d, width, height, opt) * d->graph.macs;
+}
+
 static int pass_allowed(const lnl_detect_hook *hook, int done, int total) {
   return !hook || !hook->pass || hook->pass(hook->user, done, total) == 0;
 }

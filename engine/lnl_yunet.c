@@ -383,13 +383,28 @@ int lnl_yunet_nms(lnl_face *faces, int count, float thr) {
   return kept;
 }
 
+double lnl_yunet_pass_scale(int width, int height, const lnl_detect_options *opt) {
+  int longer = width > height ? width : height;
+  int limit = LNL_YUNET_MAX_SIDE;
+  if (opt->max_side > 0 && opt->max_side < limit) limit = opt->max_side;
+  return longer > limit ? (double)limit / longer : 1.0;
+}
+
+uint64_t lnl_yunet_pass_macs(const lnl_yunet *y, int width, int height, double scale) {
+  int net_w, net_h, pad_w, pad_h;
+  lnl_yunet_input_size(y, width, height, scale, &net_w, &net_h, &pad_w, &pad_h);
+  lnl_graph_plan plan;
+  lnl_error err;
+  if (lnl_graph_plan_make(&y->graph, (lnl_shape){3, pad_h, pad_w}, &plan, &err)) return 0;
+  uint64_t macs = plan.macs;
+  lnl_graph_plan_free(&plan);
+  return macs;
+}
+
 lnl_status lnl_yunet_detect(const lnl_yunet *y, const lnl_image *img, const lnl_detect_options *opt,
                             lnl_parallel *par, const lnl_detect_hook *hook, lnl_face **faces,
                             int *count, lnl_error *err) {
-  int longer = img->width > img->height ? img->width : img->height;
-  int limit = LNL_YUNET_MAX_SIDE;
-  if (opt->max_side > 0 && opt->max_side < limit) limit = opt->max_side;
-  double scale = longer > limit ? (double)limit / longer : 1.0;
+  double scale = lnl_yunet_pass_scale(img->width, img->height, opt);
   if (hook && hook->pass && hook->pass(hook->user, 0, 1) != 0)
     return lnl_fail(err, LNL_ERR_CANCELLED, "the face detection was cancelled");
   lnl_face *found = NULL;

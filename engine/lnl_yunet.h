@@ -66,6 +66,12 @@ lnl_status lnl_yunet_pass(const lnl_yunet *y, const lnl_image *img, double scale
  * better kept one by an IoU above `iou`. Returns how many are kept (at the front). */
 int lnl_yunet_nms(lnl_face *faces, int count, float iou);
 
+/* The scale lnl_yunet_detect's pass looks at the image with (network pixels per image
+ * pixel: 1, or less for an image whose longer side exceeds the limits), and the
+ * multiply-adds of that pass (0 when it would be refused). */
+double lnl_yunet_pass_scale(int width, int height, const lnl_detect_options *opt);
+uint64_t lnl_yunet_pass_macs(const lnl_yunet *y, int width, int height, double scale);
+
 /* lnl_detect_on for this kind: one pass, the image downscaled when its longer side exceeds
  * LNL_YUNET_MAX_SIDE or opt->max_side. */
 lnl_status lnl_yunet_detect(const lnl_yunet *y, const lnl_image *img, const lnl_detect_options *opt,

@@ -192,6 +192,13 @@ static void test_astronaut(const lnl_detector *det) {
   }
   free(g);
   CHECK(lnl_detect_passes(det, w, h, NULL) == 1);
+  /* multiply-adds grow with the pass: 640 x 480 has 3 times the pixels of the 320 x 320
+     reference; an image beyond 1920 pixels is looked at downscaled to it */
+  double ratio = (double)lnl_detect_macs(det, 640, 480, NULL) / (double)lnl_detector_macs(det);
+  printf("640x480: %.3f G multiply-adds (%.2f x the 320x320 pass)\n",
+         lnl_detect_macs(det, 640, 480, NULL) / 1e9, ratio);
+  CHECK(ratio > 2.9 && ratio < 3.1);
+  CHECK(lnl_detect_macs(det, 3840, 2160, NULL) == lnl_detect_macs(det, 1920, 1080, NULL));
   /* passes sharing a workspace (sizes up, down and up again) find what passes on their own
      buffers find */
   const lnl_yunet *y = lnl_detector_yunet(det);

@@ -185,6 +185,10 @@ lnl_status lnl_context_detect(lnl_context *ctx, const lnl_detector *det, const l
 /* How many network passes lnl_detect makes on an image of this size. */
 int lnl_detect_passes(const lnl_detector *det, int width, int height,
                       const lnl_detect_options *opt);
+/* The multiply-adds of all those passes (a YuNet pass's grow with the image; 0 when the
+ * image is too large for a pass, which lnl_detect would refuse). */
+uint64_t lnl_detect_macs(const lnl_detector *det, int width, int height,
+                         const lnl_detect_options *opt);
 
 /* The detector network alone on one normalised input (3 x size x size): writes the
  * raw head outputs, concatenated in head order (scores then box values of each head). */
