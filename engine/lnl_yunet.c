@@ -213,17 +213,17 @@ lnl_status lnl_yunet_run_heads(const lnl_yunet *y, const float *input, int pad_w
 
 /* The network input: the image scaled to net_w x net_h (a copy at scale 1), in the
  * network's channel order and normalisation, padded bottom/right with black. */
-static lnl_status make_input(const lnl_yunet *y, const lnl_image *img, int net_w, int net_h,
-                             int pad_w, int pad_h, lnl_parallel *par, float *input,
-                             lnl_error *err) {
+static lnl_status make_input(const lnl_yunet *y, const lnl_image *img, const lnl_yunet_window *wi,
+                             int net_w, int net_h, int pad_w, int pad_h, lnl_parallel *par,
+                             float *input, lnl_error *err) {
   size_t plane = (size_t)pad_w * pad_h;
   float black = y->input_offset;
   for (size_t i = 0; i < 3 * plane; i++) input[i] = black;
   int order[3] = {0, 1, 2}; /* network channel c takes image channel order[c] */
   if (y->bgr) order[0] = 2, order[2] = 0;
-  if (net_w == img->width && net_h == img->height) {
+  if (net_w == wi->width && net_h == wi->height) {
     for (int yy = 0; yy < net_h; yy++) {
-      const uint8_t *row = img->pixels + (size_t)yy * img->stride;
+      const uint8_t *row = img->pixels + (size_t)(wi->y + yy) * img->stride + (size_t)wi->x * 3;
       for (int c = 0; c < 3; c++) {
         float *dst = input + c * plane + (size_t)yy * pad_w;
         for (int x = 0; x < net_w; x++)
@@ -235,7 +235,7 @@ static lnl_status make_input(const lnl_yunet *y, const lnl_image *img, int net_w
   size_t n = (size_t)net_w * net_h;
   float *rgb = malloc(sizeof(float) * 3 * n);
   if (!rgb) return lnl_fail(err, LNL_ERR_MEMORY, "out of memory detecting faces");
-  lnl_window win = {0.0,   0.0,  (double)img->width / net_w, (double)img->height / net_h,
+  lnl_window win = {wi->x, wi->y, (double)wi->width / net_w, (double)wi->height / net_h,
                     net_w, net_h};
   lnl_status s = lnl_resample_par(img, &win, 0, rgb, par, err);
   for (int c = 0; c < 3 && !s; c++)
@@ -278,7 +278,8 @@ static int by_score(const void *a, const void *b) {
  * image pixels per network pixel. Cells whose values are not finite or put the face
  * absurdly far from the input are skipped (weights can make a network put out anything). */
 static int decode_head(const lnl_yunet *y, const yunet_head *h, float *const *values, int pad_w,
-                       int pad_h, double sx, double sy, float threshold, face_list *out) {
+                       int pad_h, double x0, double y0, double sx, double sy, float threshold,
+                       face_list *out) {
   int st = h->stride, gw = pad_w / st, gh = pad_h / st;
   size_t plane = (size_t)gw * gh;
   const float *cls = values[h->value[0]], *obj = values[h->value[1]];
@@ -302,12 +303,12 @@ static int decode_head(const lnl_yunet *y, const yunet_head *h, float *const *va
       double w = exp(b[2]) * st, hh = exp(b[3]) * st;
       lnl_face f = {0};
       f.score = score;
-      f.box = (lnl_rect){(float)((cx - w / 2) * sx), (float)((cy - hh / 2) * sy), (float)(w * sx),
-                         (float)(hh * sy)};
+      f.box = (lnl_rect){(float)(x0 + (cx - w / 2) * sx), (float)(y0 + (cy - hh / 2) * sy),
+                         (float)(w * sx), (float)(hh * sy)};
       f.num_landmarks = y->landmarks;
       for (int k = 0; k < y->landmarks; k++) {
-        f.landmarks[k][0] = (float)((col + kps[2 * k * plane + i]) * st * sx);
-        f.landmarks[k][1] = (float)((row + kps[(2 * k + 1) * plane + i]) * st * sy);
+        f.landmarks[k][0] = (float)(x0 + (col + kps[2 * k * plane + i]) * st * sx);
+        f.landmarks[k][1] = (float)(y0 + (row + kps[(2 * k + 1) * plane + i]) * st * sy);
       }
       if (!push(out, &f)) return 0;
     }
@@ -320,15 +321,23 @@ void lnl_yunet_workspace_free(lnl_yunet_workspace *ws) {
   memset(ws, 0, sizeof *ws);
 }
 
-lnl_status lnl_yunet_pass(const lnl_yunet *y, const lnl_image *img, double scale, float threshold,
-                          lnl_parallel *par, lnl_yunet_workspace *ws, lnl_face **faces, int *count,
-                          lnl_error *err) {
+lnl_status lnl_yunet_pass(const lnl_yunet *y, const lnl_image *img, const lnl_yunet_window *win,
+                          float threshold, lnl_parallel *par, lnl_yunet_workspace *ws,
+                          lnl_face **faces, int *count, lnl_error *err) {
   *faces = NULL;
   *count = 0;
+  lnl_yunet_window whole = {0, 0, img->width, img->height, 1.0};
+  if (!win) win = &whole;
+  if (win->x < 0 || win->y < 0 || win->width < 1 || win->height < 1 ||
+      win->width > img->width - win->x || win->height > img->height - win->y ||
+      !(win->scale > 0.0 && win->scale <= 1e3))
+    return lnl_fail(err, LNL_ERR_ARGUMENT,
+                    "a detector window (%d, %d, %dx%d, scale %g) outside the %dx%d image", win->x,
+                    win->y, win->width, win->height, win->scale, img->width, img->height);
   lnl_yunet_workspace own = {0};
   if (!ws) ws = &own;
   int net_w, net_h, pad_w, pad_h;
-  lnl_yunet_input_size(y, img->width, img->height, scale, &net_w, &net_h, &pad_w, &pad_h);
+  lnl_yunet_input_size(y, win->width, win->height, win->scale, &net_w, &net_h, &pad_w, &pad_h);
   size_t need = 3 * (size_t)pad_w * pad_h;
   if (ws->input_cap < need) {
     free(ws->input);
@@ -338,7 +347,7 @@ lnl_status lnl_yunet_pass(const lnl_yunet *y, const lnl_image *img, double scale
   float **values = calloc((size_t)y->graph.num_ops + 1, sizeof *values);
   lnl_status s =
       ws->input && values ? LNL_OK : lnl_fail(err, LNL_ERR_MEMORY, "out of memory detecting faces");
-  if (!s) s = make_input(y, img, net_w, net_h, pad_w, pad_h, par, ws->input, err);
+  if (!s) s = make_input(y, img, win, net_w, net_h, pad_w, pad_h, par, ws->input, err);
   lnl_graph_plan plan;
   if (!s) s = run(y, ws->input, pad_w, pad_h, par, &ws->graph, values, &plan, err);
   if (ws == &own) lnl_yunet_workspace_free(&own);
@@ -347,10 +356,10 @@ lnl_status lnl_yunet_pass(const lnl_yunet *y, const lnl_image *img, double scale
     return s;
   }
   face_list l = {0};
-  double sx = (double)img->width / net_w, sy = (double)img->height / net_h;
+  double sx = (double)win->width / net_w, sy = (double)win->height / net_h;
   int ok = 1;
   for (int i = 0; i < y->num_heads && ok; i++)
-    ok = decode_head(y, &y->heads[i], values, pad_w, pad_h, sx, sy, threshold, &l);
+    ok = decode_head(y, &y->heads[i], values, pad_w, pad_h, win->x, win->y, sx, sy, threshold, &l);
   lnl_graph_release(&y->graph, values);
   lnl_graph_plan_free(&plan);
   free(values);
@@ -409,7 +418,8 @@ lnl_status lnl_yunet_detect(const lnl_yunet *y, const lnl_image *img, const lnl_
     return lnl_fail(err, LNL_ERR_CANCELLED, "the face detection was cancelled");
   lnl_face *found = NULL;
   int n = 0;
-  lnl_status s = lnl_yunet_pass(y, img, scale, opt->score_threshold, par, NULL, &found, &n, err);
+  lnl_yunet_window win = {0, 0, img->width, img->height, scale};
+  lnl_status s = lnl_yunet_pass(y, img, &win, opt->score_threshold, par, NULL, &found, &n, err);
   if (s) return s;
   if (n > MAX_CANDIDATES) { /* bounded NMS work: the most confident */
     qsort(found, (size_t)n, sizeof *found, by_score);

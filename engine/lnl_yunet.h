@@ -55,12 +55,20 @@ typedef struct lnl_yunet_workspace {
 } lnl_yunet_workspace;
 void lnl_yunet_workspace_free(lnl_yunet_workspace *ws);
 
-/* Every cell of one pass on the image scaled by `scale` whose score reaches `threshold`,
- * decoded into image pixels (*faces malloc'd, *count entries; NULL when none), before NMS.
- * ws may be NULL (the pass's buffers are then its own). */
-lnl_status lnl_yunet_pass(const lnl_yunet *y, const lnl_image *img, double scale, float threshold,
-                          lnl_parallel *par, lnl_yunet_workspace *ws, lnl_face **faces, int *count,
-                          lnl_error *err);
+/* What one pass looks at: a window of the image (pixels, inside it) scaled by `scale`
+ * (network pixels per image pixel). */
+typedef struct lnl_yunet_window {
+  int x, y, width, height;
+  double scale;
+} lnl_yunet_window;
+
+/* Every cell of one pass whose score reaches `threshold`, decoded into image pixels
+ * (*faces malloc'd, *count entries; NULL when none), before NMS. win NULL: the whole image
+ * at scale 1; a window not inside the image is refused (LNL_ERR_ARGUMENT). ws may be NULL
+ * (the pass's buffers are then its own). */
+lnl_status lnl_yunet_pass(const lnl_yunet *y, const lnl_image *img, const lnl_yunet_window *win,
+                          float threshold, lnl_parallel *par, lnl_yunet_workspace *ws,
+                          lnl_face **faces, int *count, lnl_error *err);
 
 /* Hard NMS in place: sorts by score (best first) and keeps a face unless it overlaps a
  * better kept one by an IoU above `iou`. Returns how many are kept (at the front). */

@@ -208,8 +208,9 @@ static void test_astronaut(const lnl_detector *det) {
   for (int i = 0; i < 5; i++) {
     lnl_face *a = NULL, *b = NULL;
     int na = 0, nb = 0;
-    CHECK(lnl_yunet_pass(y, &img, scales[i], 0.3f, &one, &ws, &a, &na, &err) == LNL_OK);
-    CHECK(lnl_yunet_pass(y, &img, scales[i], 0.3f, &one, NULL, &b, &nb, &err) == LNL_OK);
+    lnl_yunet_window win = {0, 0, w, h, scales[i]};
+    CHECK(lnl_yunet_pass(y, &img, &win, 0.3f, &one, &ws, &a, &na, &err) == LNL_OK);
+    CHECK(lnl_yunet_pass(y, &img, &win, 0.3f, &one, NULL, &b, &nb, &err) == LNL_OK);
     CHECK_MSG(na == nb && na > 0 && memcmp(a, b, sizeof *a * (size_t)na) == 0,
               "scale %.2f: %d faces with the workspace, %d without", scales[i], na, nb);
     free(a);
@@ -217,6 +218,31 @@ static void test_astronaut(const lnl_detector *det) {
   }
   CHECK(ws.input_cap > 0 && ws.graph.spares > 0);
   lnl_yunet_workspace_free(&ws);
+  /* a window of the image (at scale 1 and downscaled): the face where the whole-image pass
+     has it, in image pixels; a window outside the image is refused */
+  static const lnl_yunet_window wins[] = {{96, 8, 256, 224, 1.0}, {101, 3, 300, 251, 0.6}};
+  for (int i = 0; i < 2 && n == 1; i++) {
+    lnl_face *a = NULL;
+    int na = 0;
+    CHECK(lnl_yunet_pass(y, &img, &wins[i], 0.5f, &one, NULL, &a, &na, &err) == LNL_OK);
+    na = lnl_yunet_nms(a, na, 0.3f);
+    CHECK(na == 1);
+    if (na == 1) {
+      printf("window %d: box %.1f %.1f %.1f %.1f\n", i, a[0].box.x, a[0].box.y, a[0].box.w,
+             a[0].box.h);
+      CHECK(fabsf(a[0].box.x - f[0].box.x) < 4 && fabsf(a[0].box.y - f[0].box.y) < 4);
+      CHECK(fabsf(a[0].landmarks[2][0] - f[0].landmarks[2][0]) < 4);
+    }
+    free(a);
+  }
+  lnl_face *none = NULL;
+  int nn = 0;
+  static const lnl_yunet_window bad[] = {
+      {-1, 0, 10, 10, 1.0}, {500, 0, 13, 10, 1.0}, {0, 0, 0, 10, 1.0}, {0, 0, 10, 10, 0.0}};
+  for (int i = 0; i < 4; i++)
+    CHECK(lnl_yunet_pass(y, &img, &bad[i], 0.5f, &one, NULL, &none, &nn, &err) ==
+              LNL_ERR_ARGUMENT &&
+          !none && nn == 0);
   /* on the context's threads: the same faces */
   lnl_parallel two = {.threads = 2};
   CHECK(lnl_detect_on(det, &img, NULL, &two, NULL, &g, &gn, &err) == LNL_OK && gn == n);
