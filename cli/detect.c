@@ -9,8 +9,10 @@ static void help(FILE *out) {
   fprintf(out, "usage: lnlfer detect [OPTIONS] IMAGE...\n"
                "\n"
                "Finds the faces in each image and prints their boxes [x, y, w, h] (pixels,\n"
-               "top-left origin), confidence and landmarks (right eye, left eye, nose tip,\n"
-               "mouth, right ear, left ear; the person's right).\n"
+               "top-left origin), confidence and landmarks (the person's right first):\n"
+               "YuNet (yunet-n.safetensors) gives right eye, left eye, nose tip, right and\n"
+               "left mouth corner; BlazeFace right eye, left eye, nose tip, mouth, right\n"
+               "ear, left ear.\n"
                "\n"
                "  --detector FILE    detector weights (default: the shipped BlazeFace)\n");
   cli_help_detection(out, 21);
@@ -49,8 +51,9 @@ static int detect_one(const char *path, const lnl_image *img, void *data) {
   lnl_error err = {0};
   if (r->stats) {
     int passes = lnl_detect_passes(r->engine.detector, img->width, img->height, &r->engine.detect);
+    uint64_t macs = lnl_detect_macs(r->engine.detector, img->width, img->height, &r->engine.detect);
     fprintf(stderr, "stats: %s %dx%d passes %d gmac %.3f\n", path, img->width, img->height, passes,
-            passes * (double)lnl_detector_macs(r->engine.detector) / 1e9);
+            (double)macs / 1e9);
   }
   if (lnl_context_detect(r->engine.ctx, r->engine.detector, img, &r->engine.detect, &faces, &n,
                          &err) != LNL_OK) {

@@ -27,8 +27,19 @@ int lnl_align_template_parse(const char *json, lnl_align_template *t) {
   return ok;
 }
 
+int lnl_align_points(const lnl_face *face, float points[LNL_ALIGN_POINTS][2]) {
+  if (face->num_landmarks < LNL_ALIGN_POINTS) return 0;
+  for (int i = 0; i < LNL_ALIGN_POINTS; i++)
+    for (int c = 0; c < 2; c++) points[i][c] = face->landmarks[i][c];
+  if (face->num_landmarks == LNL_YUNET_LANDMARKS)
+    for (int c = 0; c < 2; c++)
+      points[3][c] = 0.5f * (face->landmarks[3][c] + face->landmarks[4][c]);
+  return 1;
+}
+
 void lnl_align_transform(const lnl_face *face, const lnl_align_template *t, int side, float m[6]) {
-  if (face->num_landmarks < LNL_ALIGN_POINTS) {
+  float q[LNL_ALIGN_POINTS][2];
+  if (!lnl_align_points(face, q)) {
     /* no landmarks: upright square on the box, the box filling the template's face */
     float s = fmaxf(face->box.w, face->box.h) / (float)side;
     m[0] = s, m[1] = 0, m[2] = face->box.x + face->box.w / 2 - s * side / 2;
@@ -38,13 +49,13 @@ void lnl_align_transform(const lnl_face *face, const lnl_align_template *t, int 
   double pu = 0, pv = 0, qx = 0, qy = 0;
   for (int i = 0; i < LNL_ALIGN_POINTS; i++) {
     pu += t->points[i][0] * side, pv += t->points[i][1] * side;
-    qx += face->landmarks[i][0], qy += face->landmarks[i][1];
+    qx += q[i][0], qy += q[i][1];
   }
   pu /= LNL_ALIGN_POINTS, pv /= LNL_ALIGN_POINTS, qx /= LNL_ALIGN_POINTS, qy /= LNL_ALIGN_POINTS;
   double num_a = 0, num_b = 0, den = 0;
   for (int i = 0; i < LNL_ALIGN_POINTS; i++) {
     double u = t->points[i][0] * side - pu, v = t->points[i][1] * side - pv;
-    double x = face->landmarks[i][0] - qx, y = face->landmarks[i][1] - qy;
+    double x = q[i][0] - qx, y = q[i][1] - qy;
     num_a += u * x + v * y;
     num_b += u * y - v * x;
     den += u * u + v * v;

@@ -22,6 +22,12 @@ const lnl_align_template *lnl_model_align_template(const lnl_model *model);
 /* Parses {"template": {"points": [[x, y] x 4]}}; 0 when the text is not such JSON. */
 int lnl_align_template_parse(const char *json, lnl_align_template *t);
 
+/* The face's four alignment points (right eye, left eye, nose tip, mouth centre) from its
+ * landmarks: BlazeFace's first four (6 landmarks, or any other count of at least 4), or
+ * from YuNet's five (LNL_YUNET_LANDMARKS: the mouth centre is the mean of the two
+ * corners). Returns 0 when the face has fewer than four landmarks. */
+int lnl_align_points(const lnl_face *face, float points[LNL_ALIGN_POINTS][2]);
+
 /* Least-squares similarity mapping crop pixels (side x side) to image pixels:
  * x = m[0] u + m[1] v + m[2], y = m[3] u + m[4] v + m[5]. Faces without the four
  * landmarks get an upright square around their box. */

@@ -1,6 +1,8 @@
-/* Face detection: a single-shot anchor detector (BlazeFace layout) run on the
- * whole image and on tiles of a half-size view, with score-weighted blending of
- * overlapping detections (MediaPipe's "weighted NMS"). */
+/* Face detection. Two kinds of detector file, told apart by the program's "format": a
+ * single-shot anchor detector (BlazeFace layout, "lnlfer-blazeface") run on the whole
+ * image and on tiles of a half-size view, with score-weighted blending of overlapping
+ * detections (MediaPipe's "weighted NMS"), here; and YuNet ("lnlfer-yunet"), run at the
+ * image's own size, in lnl_yunet.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "lnl_graph.h"
 #include "lnl_mapfile.h"
 #include "lnl_resample.h"
+#include "lnl_yunet.h"
 #include "lnlfer.h"
 
 #define DETECTOR_KEY "lnl.detector"
@@ -29,6 +32,7 @@ typedef struct head {
 } head;
 
 struct lnl_detector {
+  lnl_yunet *yunet; /* a YuNet file: everything else is unused */
   lnl_graph graph;
   int input_size;
   float input_scale, input_offset;
@@ -122,6 +126,11 @@ static lnl_status parse_detector(lnl_detector *d, const cJSON *j, const lnl_safe
   return s ? s : parse_heads(d, cJSON_GetObjectItemCaseSensitive(j, "heads"), err);
 }
 
+static int is_yunet(const cJSON *j) {
+  const cJSON *format = cJSON_GetObjectItemCaseSensitive(j, "format");
+  return cJSON_IsString(format) && strcmp(format->valuestring, "lnlfer-yunet") == 0;
+}
+
 lnl_status lnl_detector_open_memory(const void *data, size_t size, lnl_detector **out,
                                     lnl_error *err) {
   if (!out) return lnl_fail(err, LNL_ERR_ARGUMENT, "no place to return the detector");
@@ -138,6 +147,8 @@ lnl_status lnl_detector_open_memory(const void *data, size_t size, lnl_detector 
     s = lnl_fail(err, LNL_ERR_MODEL, "no '%s' metadata: not a detector file", DETECTOR_KEY);
   else if (!cJSON_IsObject(j))
     s = lnl_fail(err, LNL_ERR_MODEL, "the '%s' metadata is not a JSON object", DETECTOR_KEY);
+  else if (is_yunet(j))
+    s = lnl_yunet_load(j, &st, &d->yunet, err);
   else
     s = parse_detector(d, j, &st, err);
   cJSON_Delete(j);
@@ -149,6 +160,7 @@ lnl_status lnl_detector_open_memory(const void *data, size_t size, lnl_detector 
     lnl_parallel_init();
     *out = d;
   } else if (d) {
+    lnl_yunet_free(d->yunet);
     lnl_graph_free(&d->graph);
     free(d);
   }
@@ -167,6 +179,7 @@ lnl_status lnl_detector_open(const char *path, lnl_detector **out, lnl_error *er
 
 void lnl_detector_close(lnl_detector *d) {
   if (!d) return;
+  lnl_yunet_free(d->yunet);
   lnl_graph_free(&d->graph);
   for (int i = 0; i < d->metadata_count; i++) {
     free(d->metadata[i].key);
@@ -176,7 +189,11 @@ void lnl_detector_close(lnl_detector *d) {
   free(d);
 }
 
-uint64_t lnl_detector_macs(const lnl_detector *d) { return d->graph.macs; }
+uint64_t lnl_detector_macs(const lnl_detector *d) {
+  return d->yunet ? lnl_yunet_macs(d->yunet) : d->graph.macs;
+}
+
+const lnl_yunet *lnl_detector_yunet(const lnl_detector *d) { return d ? d->yunet : NULL; }
 
 const char *lnl_detector_metadata(const lnl_detector *d, const char *key) {
   for (int i = 0; key && i < d->metadata_count; i++)
@@ -185,8 +202,9 @@ const char *lnl_detector_metadata(const lnl_detector *d, const char *key) {
 }
 
 void lnl_detect_options_init(const lnl_detector *d, lnl_detect_options *opt) {
-  *opt = (lnl_detect_options){d ? d->score_threshold : 0.5f, d ? d->nms_iou : 0.3f, 0, 0,
-                              DEFAULT_MAX_SIDE};
+  float thr = !d ? 0.5f : d->yunet ? lnl_yunet_score_threshold(d->yunet) : d->score_threshold;
+  float nms = !d ? 0.3f : d->yunet ? lnl_yunet_nms_iou(d->yunet) : d->nms_iou;
+  *opt = (lnl_detect_options){thr, nms, 0, 0, DEFAULT_MAX_SIDE};
 }
 
 /* ---- running ------------------------------------------------------------ */
@@ -458,8 +476,20 @@ static pass_plan plan_passes(const lnl_detector *d, int width, int height,
 int lnl_detect_passes(const lnl_detector *d, int width, int height, const lnl_detect_options *opt) {
   lnl_detect_options defaults;
   lnl_detect_options_init(d, &defaults);
+  if (d->yunet) return 1;
   pass_plan p = plan_passes(d, width, height, opt ? opt : &defaults);
   return 1 + p.nx * p.ny;
+}
+
+uint64_t lnl_detect_macs(const lnl_detector *d, int width, int height,
+                         const lnl_detect_options *opt) {
+  lnl_detect_options defaults;
+  lnl_detect_options_init(d, &defaults);
+  if (!opt) opt = &defaults;
+  if (width < 1 || height < 1) return 0;
+  if (d->yunet)
+    return lnl_yunet_pass_macs(d->yunet, width, height, lnl_yunet_pass_scale(width, height, opt));
+  return (uint64_t)lnl_detect_passes(d, width, height, opt) * d->graph.macs;
 }
 
 static int pass_allowed(const lnl_detect_hook *hook, int done, int total) {
@@ -513,6 +543,32 @@ static void correct_box(const lnl_detector *d, lnl_face *f) {
   f->box.h = h;
 }
 
+/* A YuNet detector's faces as clusters of their own (no tiles, each kept). */
+static lnl_status yunet_clusters(const lnl_detector *d, const lnl_image *img,
+                                 const lnl_detect_options *opt, lnl_parallel *par,
+                                 const lnl_detect_hook *hook, lnl_detect_cluster **clusters,
+                                 int *count, lnl_error *err) {
+  lnl_detect_options all = *opt; /* lnl_detect_on applies these two */
+  all.min_face_size = 0;
+  all.max_faces = 0;
+  lnl_face *faces = NULL;
+  int n = 0;
+  lnl_status s = lnl_yunet_detect(d->yunet, img, &all, par, hook, &faces, &n, err);
+  if (s || n == 0) return s;
+  lnl_detect_cluster *out = malloc(sizeof *out * (size_t)n);
+  if (!out) {
+    free(faces);
+    return lnl_fail(err, LNL_ERR_MEMORY, "out of memory merging detections");
+  }
+  for (int i = 0; i < n; i++)
+    out[i] = (lnl_detect_cluster){
+        .face = faces[i], .whole_best = faces[i].score, .whole_n = 1, .kept = 1};
+  free(faces);
+  *clusters = out;
+  *count = n;
+  return LNL_OK;
+}
+
 static lnl_status detect_clusters(const lnl_detector *d, const lnl_image *img,
                                   const lnl_detect_options *opt, lnl_parallel *par,
                                   const lnl_detect_hook *hook, lnl_detect_cluster **clusters,
@@ -530,6 +586,7 @@ static lnl_status detect_clusters(const lnl_detector *d, const lnl_image *img,
     return lnl_fail(err, LNL_ERR_ARGUMENT, "detection options out of range");
   lnl_status s = lnl_check_image(img, err);
   if (s) return s;
+  if (d->yunet) return yunet_clusters(d, img, opt, par, hook, clusters, count, err);
   face_list found = {0};
   s = run_passes(d, img, opt, par, hook, &found, err);
   lnl_detect_cluster *out = NULL;
@@ -604,6 +661,11 @@ lnl_status lnl_detect(const lnl_detector *d, const lnl_image *img, const lnl_det
 
 lnl_status lnl_detector_run_raw(const lnl_detector *d, const float *input, float *raw,
                                 size_t raw_len, lnl_error *err) {
+  if (d->yunet) {
+    lnl_parallel one = {.threads = 1};
+    int side = lnl_yunet_reference_side(d->yunet);
+    return lnl_yunet_run_heads(d->yunet, input, side, side, raw, raw_len, &one, err);
+  }
   size_t need = 0;
   for (int i = 0; i < d->num_heads; i++)
     need += (size_t)d->heads[i].grid * d->heads[i].grid * d->heads[i].anchors * (1 + d->box_values);

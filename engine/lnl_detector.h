@@ -44,4 +44,8 @@ lnl_status lnl_detect_on(const lnl_detector *d, const lnl_image *img, const lnl_
                          lnl_parallel *par, const lnl_detect_hook *hook, lnl_face **faces,
                          int *count, lnl_error *err);
 
+/* The YuNet half of a detector (lnl_yunet.h), or NULL for a BlazeFace-layout file. */
+typedef struct lnl_yunet lnl_yunet;
+const lnl_yunet *lnl_detector_yunet(const lnl_detector *d);
+
 #endif

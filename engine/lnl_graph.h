@@ -1,9 +1,11 @@
 /* A small feed-forward program of operators read from a weights file: the
- * detector network is described this way (tools/detector/convert_blazeface.py),
- * so a better detector can be dropped in without engine changes.
+ * detector network is described this way (tools/detector/convert_blazeface.py,
+ * convert_yunet.py), so a better detector can be dropped in without engine changes.
  *
- * Values are numbered: 0 is the input (channels x size x size), i + 1 the
- * output of op i. Ops: conv, relu, add, maxpool, pad_channels. */
+ * Values are numbered: 0 is the input (channels x height x width), i + 1 the
+ * output of op i. Ops: conv, relu, add, maxpool, pad_channels, upsample, sigmoid.
+ * A program is loaded (and checked) for one input shape; a plan (lnl_graph_plan_make)
+ * runs it on inputs of another height and width. */
 #ifndef LNL_GRAPH_H
 #define LNL_GRAPH_H
 
@@ -23,7 +25,9 @@ typedef enum lnl_graph_op_kind {
   LNL_OP_RELU,
   LNL_OP_ADD,
   LNL_OP_MAXPOOL,
-  LNL_OP_PAD_CHANNELS
+  LNL_OP_PAD_CHANNELS,
+  LNL_OP_UPSAMPLE, /* nearest, by an integer factor */
+  LNL_OP_SIGMOID
 } lnl_graph_op_kind;
 
 typedef struct lnl_graph_op {
@@ -34,6 +38,7 @@ typedef struct lnl_graph_op {
   int asymmetric;     /* pad explicitly before the convolution */
   int kernel, stride; /* maxpool */
   int add_channels;   /* pad_channels */
+  int factor;         /* upsample */
 } lnl_graph_op;
 
 typedef struct lnl_shape {
@@ -64,10 +69,45 @@ void lnl_graph_keep(lnl_graph *g, int value);
  * kept values are marked: the loader bounds it by LNL_GRAPH_MAX_PEAK_FLOATS. */
 size_t lnl_graph_peak_floats(const lnl_graph *g);
 
-/* Runs the program; values[v] receives malloc'd outputs for kept values (others are
- * freed as soon as they are dead). values must have num_ops + 1 slots. */
+/* Runs the program on its load-time input shape; values[v] receives malloc'd outputs for
+ * kept values (others are freed as soon as they are dead). values must have num_ops + 1
+ * slots. */
 lnl_status lnl_graph_run(const lnl_graph *g, const float *input, float **values, lnl_parallel *par,
                          lnl_error *err);
+
+/* The program on another input size: every value's shape, the scratch, the multiply-adds
+ * and the peak memory, each bounded as at load time (LNL_GRAPH_MAX_*). Make it once the
+ * kept values are marked. */
+typedef struct lnl_graph_plan {
+  lnl_shape *shapes; /* num_ops + 1 values */
+  size_t scratch_floats, peak_floats;
+  uint64_t macs;
+} lnl_graph_plan;
+
+lnl_status lnl_graph_plan_make(const lnl_graph *g, lnl_shape input, lnl_graph_plan *plan,
+                               lnl_error *err);
+void lnl_graph_plan_free(lnl_graph_plan *plan);
+
+/* lnl_graph_run on an input of the plan's input shape. */
+lnl_status lnl_graph_run_plan(const lnl_graph *g, const lnl_graph_plan *plan, const float *input,
+                              float **values, lnl_parallel *par, lnl_error *err);
+
+/* Buffers kept from one run to the next, for one caller at a time (a thread's passes): the
+ * scratch and the buffers of dead values, reused instead of allocated afresh, which costs a
+ * page fault per 4 KB touched. Zero-initialised it is empty; it holds about the largest
+ * plan's peak between runs until freed. */
+#define LNL_GRAPH_SPARES 16
+typedef struct lnl_graph_workspace {
+  float *scratch;
+  size_t scratch_cap;
+  float *spare[LNL_GRAPH_SPARES];
+  size_t spare_cap[LNL_GRAPH_SPARES];
+  int spares;
+} lnl_graph_workspace;
+
+lnl_status lnl_graph_run_in(const lnl_graph *g, const lnl_graph_plan *plan, lnl_graph_workspace *ws,
+                            const float *input, float **values, lnl_parallel *par, lnl_error *err);
+void lnl_graph_workspace_free(lnl_graph_workspace *ws);
 void lnl_graph_release(const lnl_graph *g, float **values);
 
 #endif

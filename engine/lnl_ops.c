@@ -334,3 +334,19 @@ void lnl_pad2d(const float *in, int c, int h, int w, int top, int left, int bott
       memcpy(out + ((size_t)k * oh + y + top) * ow + left, in + ((size_t)k * h + y) * w,
              sizeof(float) * (size_t)w);
 }
+
+void lnl_upsample_nearest(const float *in, int c, int h, int w, int f, float *out) {
+  size_t ow = (size_t)w * f;
+  for (int ch = 0; ch < c; ch++)
+    for (int y = 0; y < h; y++) {
+      const float *src = in + ((size_t)ch * h + y) * w;
+      float *row = out + ((size_t)ch * h + y) * f * ow;
+      for (int x = 0; x < w; x++)
+        for (int k = 0; k < f; k++) row[(size_t)x * f + k] = src[x];
+      for (int k = 1; k < f; k++) memcpy(row + k * ow, row, sizeof(float) * ow);
+    }
+}
+
+void lnl_sigmoid(float *x, size_t n) {
+  for (size_t i = 0; i < n; i++) x[i] = 1.0f / (1.0f + expf(-x[i]));
+}

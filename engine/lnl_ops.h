@@ -22,4 +22,11 @@ void lnl_maxpool2d(const float *in, int c, int h, int w, int k, int stride, floa
 void lnl_pad2d(const float *in, int c, int h, int w, int top, int left, int bottom, int right,
                float *out);
 
+/* Nearest-neighbour upsampling by an integer factor f (ONNX Resize "nearest", asymmetric,
+ * floor): out is c x (h f) x (w f), out[y][x] = in[y / f][x / f]. */
+void lnl_upsample_nearest(const float *in, int c, int h, int w, int f, float *out);
+
+/* x = 1 / (1 + exp(-x)), in place. */
+void lnl_sigmoid(float *x, size_t n);
+
 #endif

@@ -18,13 +18,14 @@ void lnl_face_assess(const lnl_model *model, lnl_face_analysis *a) {
   a->landmark_fit = -1.0f;
   a->plausible_fit = isfinite(framing) && framing >= LNL_FIT_MIN_SCALE &&
                      framing <= LNL_FIT_MAX_SCALE && fabs(turn) <= LNL_FIT_MAX_ROTATION;
-  if (a->face.num_landmarks >= LNL_ALIGN_POINTS) {
+  float q[LNL_ALIGN_POINTS][2];
+  if (lnl_align_points(&a->face, q)) {
     double p[LNL_ALIGN_POINTS][2], sum = 0;
     for (int i = 0; i < LNL_ALIGN_POINTS; i++) {
       double u = t->points[i][0] * side, v = t->points[i][1] * side;
       p[i][0] = m[0] * u + m[1] * v + m[2];
       p[i][1] = m[3] * u + m[4] * v + m[5];
-      double dx = p[i][0] - a->face.landmarks[i][0], dy = p[i][1] - a->face.landmarks[i][1];
+      double dx = p[i][0] - q[i][0], dy = p[i][1] - q[i][1];
       sum += dx * dx + dy * dy;
     }
     double eyes = hypot(p[1][0] - p[0][0], p[1][1] - p[0][1]);

@@ -145,7 +145,35 @@ def detector_seeds():
         [(3, 4, 4, 1)])
     return {"every-op.safetensors": every_op, "two-heads.safetensors": two_heads,
             "maxpool-larger-than-input.safetensors": big_pool,
-            "conv-kernel-larger-than-input.safetensors": big_kernel}
+            "conv-kernel-larger-than-input.safetensors": big_kernel,
+            "yunet-every-op.safetensors": yunet_seed()}
+
+
+def yunet_seed():
+    """A YuNet-kind program (format lnlfer-yunet) with every op it uses: a stride-2 stem,
+    ReLU, max-pools, a depthwise 3x3, nearest x2 upsampling, add, and two heads (strides 4
+    and 8, one landmark) with sigmoids on cls and obj; size multiple 8."""
+    def head(src, first):  # cls, sigmoid, obj, sigmoid, bbox, kps: values first + 1 ..
+        return ([conv(src, 1), {"op": "sigmoid", "in": first + 1}, conv(src, 1),
+                 {"op": "sigmoid", "in": first + 3}, conv(src, 1), conv(src, 1)],
+                [(f"op{first}.weight", [1, 4, 1, 1], 0.1), (f"op{first}.bias", [1], 1.0),
+                 (f"op{first + 2}.weight", [1, 4, 1, 1], 0.1), (f"op{first + 2}.bias", [1], 1.0),
+                 (f"op{first + 4}.weight", [4, 4, 1, 1], 0.01), (f"op{first + 4}.bias", [4], 0.5),
+                 (f"op{first + 5}.weight", [2, 4, 1, 1], 0.01), (f"op{first + 5}.bias", [2], 0.5)])
+    trunk = [conv(0, 3, 2, (1, 1, 1, 1)), {"op": "relu", "in": 1},
+             {"op": "maxpool", "in": 2, "kernel": 2, "stride": 2}, conv(3, 3, 1, (1, 1, 1, 1), 4),
+             {"op": "maxpool", "in": 4, "kernel": 2, "stride": 2},
+             {"op": "upsample", "in": 5, "factor": 2}, {"op": "add", "in": [4, 6]}]
+    tensors = [("op0.weight", [4, 3, 3, 3], 0.001), ("op0.bias", [4], 0.1),
+               ("op3.weight", [4, 1, 3, 3], 0.2), ("op3.bias", [4], 0.1)]
+    ops4, t4 = head(7, 7)
+    ops8, t8 = head(5, 13)
+    det = {"format": "lnlfer-yunet", "version": 1, "channels": "bgr", "input_scale": 1.0,
+           "input_offset": 0.0, "size_multiple": 8, "ops": trunk + ops4 + ops8,
+           "heads": [{"stride": 4, "cls": 9, "obj": 11, "bbox": 12, "kps": 13},
+                     {"stride": 8, "cls": 15, "obj": 17, "bbox": 18, "kps": 19}],
+           "landmarks": 1, "score_threshold": 0.5, "nms_iou": 0.3}
+    return safetensors(sorted(tensors + t4 + t8), {"lnl.detector": json.dumps(det)})
 
 
 def template_seeds():

@@ -356,4 +356,27 @@ x, y, w, h = r["regions"][-1]["box"]  # regions in pixels of the square of the l
 assert 10000 < x + w <= 20001, r["regions"]
 PY
 
+# YuNet, the same commands: detect (five landmarks in YuNet's order), through --detector and
+# $LNLFER_DETECTOR, and analyze (aligned from the five landmarks)
+YUNET=$(dirname "$DETECTOR")/yunet-n.safetensors
+"$LNLFER" detect --detector "$YUNET" "$PHOTO" >"$tmp/yunet.json" || bad "detect --detector yunet"
+LNLFER_DETECTOR="$YUNET" "$LNLFER" detect "$PHOTO" >"$tmp/yunet-env.json" || bad "LNLFER_DETECTOR=yunet"
+cmp -s "$tmp/yunet.json" "$tmp/yunet-env.json" && ok "YuNet through \$LNLFER_DETECTOR" ||
+  bad "YuNet through \$LNLFER_DETECTOR differs"
+python3 - "$tmp/yunet.json" <<'PY' && ok "YuNet detect JSON" || bad "YuNet detect JSON"
+import json, sys
+f = json.load(open(sys.argv[1]))[0]["faces"]
+assert len(f) == 1, f
+m = f[0]["landmarks"]
+assert len(m) == 5 and m[0][0] < m[2][0] < m[1][0] and m[3][0] < m[4][0], m
+assert f[0]["score"] > 0.8, f
+PY
+"$LNLFER" analyze --weights "$WEIGHTS" --detector "$YUNET" --format json "$PHOTO" \
+  >"$tmp/yunet-an.json" || bad "analyze with YuNet"
+python3 - "$tmp/yunet-an.json" <<'PY' && ok "YuNet analyze: one confident face" || bad "YuNet analyze"
+import json, sys
+f = json.load(open(sys.argv[1]))[0]["faces"]
+assert len(f) == 1 and f[0]["plausible_fit"] and f[0]["landmark_fit"] < 0.3, f
+PY
+
 exit $fail

@@ -24,11 +24,12 @@ if ! meson install -C "$BUILD" --destdir "$D" --no-rebuild --strip >"$tmp/instal
   exit 1
 fi
 
-for f in COPYING README.md README-plugin.md NOTICE.md MODEL_CARD.md LICENSE-blazeface.txt; do
+for f in COPYING README.md README-plugin.md NOTICE.md MODEL_CARD.md LICENSE-blazeface.txt \
+  LICENSE-yunet.txt; do
   [ -s "$D$DOCDIR/$f" ] && ok "installed $DOCDIR/$f" || bad "missing $DOCDIR/$f"
 done
-for f in lnlfer-expression.safetensors blazeface-back.safetensors NOTICE.md MODEL_CARD.md \
-  LICENSE-blazeface.txt; do
+for f in lnlfer-expression.safetensors blazeface-back.safetensors yunet-n.safetensors NOTICE.md \
+  MODEL_CARD.md LICENSE-blazeface.txt LICENSE-yunet.txt; do
   [ -s "$D$DATADIR/$f" ] && ok "installed $DATADIR/$f" || bad "missing $DATADIR/$f"
 done
 grep -q "GNU GENERAL PUBLIC LICENSE" "$D$DOCDIR/COPYING" 2>/dev/null &&
@@ -39,6 +40,8 @@ grep -q "non-commercial research only" "$D$DATADIR/NOTICE.md" 2>/dev/null &&
   bad "NOTICE.md beside the weights does not state the research-only terms"
 grep -q "Apache License" "$D$DATADIR/LICENSE-blazeface.txt" 2>/dev/null &&
   ok "the detector's Apache licence is beside it" || bad "no Apache licence beside the detector"
+grep -q "Apache License" "$D$DATADIR/LICENSE-yunet.txt" 2>/dev/null &&
+  ok "YuNet's Apache licence is beside it" || bad "no Apache licence beside YuNet"
 [ -s "$D$METAINFO" ] && ok "installed $METAINFO" || bad "missing $METAINFO"
 
 # Every installed ELF file: no source- or build-tree path in it.

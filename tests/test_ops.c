@@ -492,6 +492,32 @@ static void test_pool(void) {
   }
 }
 
+/* The detector's nearest upsampling (ONNX Resize nearest, asymmetric, floor) and sigmoid. */
+static void test_upsample_sigmoid(void) {
+  static const int cases[][4] = {{1, 1, 1, 2}, {3, 5, 7, 2}, {2, 4, 3, 3}, {4, 2, 9, 1}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int c = cases[i][0], h = cases[i][1], w = cases[i][2], f = cases[i][3];
+    size_t nin = (size_t)c * h * w, nout = nin * f * f;
+    float *in = rand_buf(nin, -5.0f, 5.0f), *out = nan_buf(nout);
+    double *want = dalloc(nout);
+    for (int ch = 0; ch < c; ch++)
+      for (int y = 0; y < h * f; y++)
+        for (int x = 0; x < w * f; x++)
+          want[((size_t)ch * h * f + y) * w * f + x] = in[((size_t)ch * h + y / f) * w + x / f];
+    lnl_upsample_nearest(in, c, h, w, f, out);
+    char what[64];
+    snprintf(what, sizeof what, "upsample c=%d %dx%d x%d", c, h, w, f);
+    expect_close(what, out, want, nout, 0.0);
+    for (size_t k = 0; k < nin; k++) want[k] = 1.0 / (1.0 + exp(-(double)in[k]));
+    lnl_sigmoid(in, nin);
+    snprintf(what, sizeof what, "sigmoid %zu values", nin);
+    expect_close(what, in, want, nin, 1e-6);
+    free(want);
+    free(out);
+    free(in);
+  }
+}
+
 /* ---- resizing ---- */
 
 /* PyTorch bilinear, align_corners=False, along one axis. */
@@ -858,6 +884,7 @@ int main(void) {
   test_elementwise();
   test_softmax();
   test_pool();
+  test_upsample_sigmoid();
   test_attention();
   test_nhwc_conv();
   test_nhwc_maps();

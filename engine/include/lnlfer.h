@@ -141,9 +141,11 @@ lnl_status lnl_run(lnl_context *ctx, const float *inputs, int n, lnl_result *res
 
 typedef struct lnl_detector lnl_detector;
 
-/* One face: box in image pixels, detector confidence, landmarks in image pixels
- * (for BlazeFace: right eye, left eye, nose, mouth, right ear, left ear; "right"
- * is the person's right, on the left of the image). */
+/* One face: box in image pixels, detector confidence, landmarks in image pixels. Their
+ * layout follows from their number: YuNet's LNL_YUNET_LANDMARKS are right eye, left eye,
+ * nose tip, right mouth corner, left mouth corner; BlazeFace's 6 right eye, left eye, nose,
+ * mouth, right ear, left ear ("right" is the person's right, on the left of the image). */
+#define LNL_YUNET_LANDMARKS 5
 typedef struct lnl_face {
   lnl_rect box;
   float score;
@@ -183,6 +185,10 @@ lnl_status lnl_context_detect(lnl_context *ctx, const lnl_detector *det, const l
 /* How many network passes lnl_detect makes on an image of this size. */
 int lnl_detect_passes(const lnl_detector *det, int width, int height,
                       const lnl_detect_options *opt);
+/* The multiply-adds of all those passes (a YuNet pass's grow with the image; 0 when the
+ * image is too large for a pass, which lnl_detect would refuse). */
+uint64_t lnl_detect_macs(const lnl_detector *det, int width, int height,
+                         const lnl_detect_options *opt);
 
 /* The detector network alone on one normalised input (3 x size x size): writes the
  * raw head outputs, concatenated in head order (scores then box values of each head). */
