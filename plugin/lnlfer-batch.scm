@@ -65,7 +65,7 @@
                  (k (lnlfer-position (car labels) classes))
                  (p (if k (list-ref probs (+ (* face (length classes)) k)) 0)))
             (loop (+ face 1) (cdr labels)
-                  (cons (string-append "\"" file "\"," (number->string face) ","
+                  (cons (string-append (lnlfer-csv-string file) "," (number->string face) ","
                                        (lnlfer-fixed (car box) 2) ","
                                        (lnlfer-fixed (cadr box) 2) ","
                                        (lnlfer-fixed (caddr box) 2) ","
@@ -73,6 +73,13 @@
                                        (lnlfer-fixed (list-ref scores face) 4) ","
                                        (car labels) "," (lnlfer-fixed p 4))
                         rows)))))))
+
+; A CSV field for `s`: quoted, its quotes doubled.
+(define (lnlfer-csv-string s)
+  (string-append "\""
+                 (apply string-append
+                        (map (lambda (c) (if (char=? c #\") "\"\"" (string c))) (string->list s)))
+                 "\""))
 
 ; A JSON string literal for `s`.
 (define (lnlfer-json-string s)
