@@ -207,7 +207,10 @@ static gboolean build(GimpImage *image, GimpDrawable *source, const LnlferAnalys
   GimpParasite *p =
       gimp_parasite_new(RESULTS_PARASITE, GIMP_PARASITE_PERSISTENT | GIMP_PARASITE_UNDOABLE,
                         (guint32)strlen(json) + 1, json);
-  gboolean ok = *attached = gimp_image_attach_parasite(image, p);
+  /* The group keeps its own run's results (several runs, several groups); the image's are
+   * the latest run's, as before. */
+  gboolean ok = gimp_item_attach_parasite(GIMP_ITEM(group), p) &&
+                (*attached = gimp_image_attach_parasite(image, p));
   gimp_parasite_free(p);
   if (!ok) {
     g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Cannot store the results on the image."));

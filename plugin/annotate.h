@@ -1,6 +1,7 @@
 /* Annotating the image: one undo group holding a layer group with the region-map layer
- * and the boxes-and-labels layer, the results parasite and, by option, a selection of
- * the faces. The source layer is never written. */
+ * and the boxes-and-labels layer, the results parasite (on the group, and the latest run's
+ * on the image) and, by option, a selection of the faces. The source layer is never
+ * written. */
 #ifndef LNLFER_ANNOTATE_H
 #define LNLFER_ANNOTATE_H
 

@@ -1,7 +1,8 @@
 /* lnlfer GIMP 3 plug-in: finds the faces of the selected layer, recognises their
  * expressions and annotates the image with a region map and labelled boxes in a new
- * layer group (one undo step). Also callable from scripts: it returns the number of faces
- * and the results as JSON, which are also stored on the image (parasite "lnlfer-results").
+ * layer group (one undo step). Also callable from scripts: it returns the number of faces,
+ * the results as JSON (also stored as the parasite "lnlfer-results" on the layer group and
+ * on the image) and the faces' labels, boxes, scores and probabilities as arrays.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "dialog.h"
 #include "lnlfer-defaults.h"
 #include "results-json.h"
+#include "results-values.h"
 #include "settings.h"
 
 #define PLUGIN_TILE_CACHE_MB 256
@@ -134,6 +136,7 @@ static void lnlfer_add_arguments(GimpProcedure *procedure) {
                                          _("Boxes, landmarks, probabilities and region weights "
                                            "of every face, as JSON"),
                                          NULL, G_PARAM_READWRITE);
+  lnlfer_add_result_values(procedure);
 }
 
 /* ---- Running --------------------------------------------------------------- */
@@ -212,16 +215,16 @@ static GimpValueArray *lnlfer_run(GimpProcedure *procedure, GimpRunMode run_mode
     return fail(procedure, GIMP_PDB_EXECUTION_ERROR, error);
   }
   if (n == 0 && run_mode == GIMP_RUN_INTERACTIVE) gimp_message(analysis->message);
+  GimpValueArray *rv = gimp_procedure_new_return_values(procedure, GIMP_PDB_SUCCESS, NULL);
+  GIMP_VALUES_SET_INT(rv, 1, n);
+  GIMP_VALUES_SET_STRING(rv, 2, json);
+  lnlfer_set_result_values(rv, analysis);
+  g_free(json);
   lnlfer_analysis_free(analysis);
   if (run_mode != GIMP_RUN_NONINTERACTIVE) gimp_displays_flush();
 
   /* For the tests (tests/plugin): the plug-in process's peak memory (VmHWM; getrusage's
    * ru_maxrss would include GIMP's, which the process had before exec). */
   if (g_getenv("LNLFER_REPORT_MEMORY")) report_peak_memory();
-
-  GimpValueArray *rv = gimp_procedure_new_return_values(procedure, GIMP_PDB_SUCCESS, NULL);
-  GIMP_VALUES_SET_INT(rv, 1, n);
-  GIMP_VALUES_SET_STRING(rv, 2, json);
-  g_free(json);
   return rv;
 }

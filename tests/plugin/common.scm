@@ -16,16 +16,30 @@
 (define (check name ok . detail)
   (if ok (say "PASS " name) (apply say "FAIL " name ": " detail)))
 
-; The JSON helpers the shipped folder batch uses (plugin/lnlfer-batch.scm: string search
-; and field reading), so the tests read results the same way.
-(load (string-append srcdir "/plugin/lnlfer-batch.scm"))
-(define string-index-from lnlfer-string-index)
+; Reading the results JSON by string search, to check it against the returned vectors
+; (scripts need not: scripting-tests.scm and plugin/lnlfer-batch.scm use the vectors).
+(define (string-index-from hay needle start)
+  (let ((n (string-length hay)) (m (string-length needle)))
+    (let loop ((i start))
+      (cond ((> (+ i m) n) #f)
+            ((string=? (substring hay i (+ i m)) needle) i)
+            (else (loop (+ i 1)))))))
 (define (string-index-of hay needle) (string-index-from hay needle 0))
 (define (contains? hay needle) (if (string-index-of hay needle) #t #f))
 
+; The text after `key` (found from `start`) up to one of `stops`, and where it ends.
+(define (json-field json key start stops)
+  (let ((i (string-index-from json key start)))
+    (if (not i)
+        #f
+        (let loop ((j (+ i (string-length key))))
+          (if (memv (string-ref json j) stops)
+              (cons (substring json (+ i (string-length key)) j) j)
+              (loop (+ j 1)))))))
+
 ; The number that follows `key` in a JSON text, e.g. (json-number j "\"box\":[") -> 172.36
 (define (json-number json key)
-  (let ((field (lnlfer-json-field json key 0 '(#\, #\] #\}))))
+  (let ((field (json-field json key 0 '(#\, #\] #\}))))
     (if field (string->number (car field)) -1)))
 
 ; Every face box of a JSON text: a list of (x y w h).

@@ -57,9 +57,15 @@ for f in share/lnlfer/lnlfer-expression.safetensors share/lnlfer/blazeface-back.
   share/metainfo/org.gimp.GIMP.Plugin.Lnlfer.metainfo.xml; do
   [ -s "$WORK/stage$PREFIX/$f" ] && pass "prefix: $PREFIX/$f" || fail "prefix: no $PREFIX/$f"
 done
+BATCH=$PREFIX/plug-ins/lnlfer-batch/lnlfer-batch.scm
+[ -x "$WORK/stage$BATCH" ] && pass "prefix: folder batch installed as $BATCH, executable" ||
+  fail "prefix: no executable $BATCH"
 # GIMP's Flatpak merges every extension's plug-ins/ into /app/extensions/plug-ins.
 mkdir -p "$STAGE/extensions/plug-ins"
-ln -s "../${PREFIX#/app/extensions/}/plug-ins/lnlfer" "$STAGE/extensions/plug-ins/lnlfer"
+for dir in "$WORK/stage$PREFIX"/plug-ins/*/; do
+  name=$(basename "$dir")
+  ln -s "../${PREFIX#/app/extensions/}/plug-ins/$name" "$STAGE/extensions/plug-ins/$name"
+done
 [ -e /app ] || { mkdir /app && made_app=1; }
 mount --bind "$STAGE" /app || { echo "FAIL cannot bind-mount $STAGE at /app"; exit 1; }
 

@@ -13,6 +13,11 @@
 #   6. A huge image (large-tests.scm; LNLFER_GIMP_LARGE_SIDE, default 30000 pixels a side):
 #      the face found, the plug-in's peak memory under 2 GB, time and memory reported.
 #   7. The arguments' detection defaults are those `lnlfer analyze --help` prints.
+#   8. Scripting (scripting-tests.scm): the returned vectors (faces, labels, boxes, scores,
+#      classes, probabilities) without reading the JSON; two runs on one image, each layer
+#      group with its own results parasite; plugin/README.md's Script-Fu and Python-Fu
+#      examples, run as written there; the folder batch as a Script-Fu procedure
+#      (folder-procedure-test.sh, under Xvfb): registration, CSV and JSON summaries.
 #
 # usage: tests/plugin/run-gimp-tests.sh BUILD_DIR
 # Runs where gimp-console-3.0 is installed (the Debian 13 root: scripts/test runs it there).
@@ -109,7 +114,44 @@ else
   pass "batch: no warning or crash of the plug-in in GIMP's log"
 fi
 
-echo "== Script-Fu folder batch (plugin/lnlfer-batch.scm)"
+echo "== returned vectors; each run's results on its layer group (scripting-tests.scm)"
+gimp_batch "$OUT/logs/scripting.log" plug-in-script-fu-eval \
+  "$scm_prelude (load \"$HERE/scripting-tests.scm\")"
+collect "$OUT/logs/scripting.log" SCRIPTING-TESTS-DONE
+if grep -E "^\(lnlfer:[0-9]+\): .*(CRITICAL|WARNING)" "$OUT/logs/scripting.log" | grep -v "Broken pipe"; then
+  fail "scripting: the plug-in logged warnings; see $OUT/logs/scripting.log"
+else
+  pass "scripting: no warning of the plug-in in GIMP's log"
+fi
+
+echo "== the Script-Fu and Python-Fu examples of plugin/README.md"
+# The fenced block after the README's line "<!-- example: NAME ...", as it is written there.
+readme_example() {
+  awk -v mark="<!-- example: $1 " 'index($0, mark) == 1 { found = 1; next }
+    found && /^```/ { if (body) exit; body = 1; next }
+    body { print }' "$SRC/plugin/README.md"
+}
+mkdir -p "$WORK/example"
+python3 -c "import sys; from PIL import Image; Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2], quality=95)" \
+  "$SRC/tests/data/astronaut.png" "$WORK/example/photo.jpg"
+(cd "$WORK/example" && gimp_batch "$OUT/logs/example-script-fu.log" plug-in-script-fu-eval \
+  "$(readme_example script-fu)")
+if grep -q "^1 faces: happiness at 1[67][0-9]\.0,[3-7][0-9]\.0$" "$OUT/logs/example-script-fu.log" &&
+  [ -s "$WORK/example/photo-annotated.xcf" ]; then
+  pass "README Script-Fu example: $(grep '^1 faces' "$OUT/logs/example-script-fu.log"), XCF saved"
+else
+  fail "README Script-Fu example; see $OUT/logs/example-script-fu.log"
+fi
+(cd "$WORK/example" && gimp_batch "$OUT/logs/example-python-fu.log" python-fu-eval \
+  "$(readme_example python-fu)")
+if grep -q "^1 faces$" "$OUT/logs/example-python-fu.log" &&
+  grep -q "^happiness [0-9]*% at 1[67][0-9],[3-7][0-9], [0-9]* x [0-9]*$" "$OUT/logs/example-python-fu.log"; then
+  pass "README Python-Fu example: $(grep '^happiness' "$OUT/logs/example-python-fu.log")"
+else
+  fail "README Python-Fu example; see $OUT/logs/example-python-fu.log"
+fi
+
+echo "== Script-Fu folder batch, loaded (plugin/lnlfer-batch.scm)"
 mkdir -p "$WORK/photos" "$OUT/folder"
 cp "$SRC/tests/data/astronaut.png" "$WORK/photos/"
 printf 'not an image' >"$WORK/photos/broken.png"
@@ -294,6 +336,12 @@ else
   sh "$HERE/undo-test.sh" "$SRC" "$OUT" "$WORK/profile-undo" \
     >"$OUT/logs/undo-driver.log" 2>&1
   collect "$OUT/logs/undo-driver.log" UNDO-TEST-DONE
+  # The folder batch as a Script-Fu plug-in: GIMP 3.0.4's Script-Fu interpreter needs a
+  # display, even under gimp-console.
+  new_profile "$WORK/profile-folder"
+  sh "$HERE/folder-procedure-test.sh" "$SRC" "$OUT" "$WORK/profile-folder" "$WORK/folder-procedure" \
+    >"$OUT/logs/folder-procedure-driver.log" 2>&1
+  collect "$OUT/logs/folder-procedure-driver.log" FOLDER-PROCEDURE-TEST-DONE
 fi
 
 echo "== $PASSES passed, $FAILS failed (images, screenshots and logs in $OUT)"

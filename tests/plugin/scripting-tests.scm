@@ -1,0 +1,133 @@
+; Script-Fu tests of plug-in-lnlfer's structured return values and of the results parasite on
+; each run's layer group (GIMP 3, v2 dialect), loaded by run-gimp-tests.sh after common.scm.
+; The faces and labels are read from the returned values only; the JSON (common.scm's string
+; search) is read just to check that both say the same.
+
+(define (vec->list x) (if (vector? x) (vector->list x) x))
+(define (close? a b tolerance) (< (abs (- a b)) tolerance))
+(define (sum xs) (if (null? xs) 0 (+ (car xs) (sum (cdr xs)))))
+(define (position x xs)
+  (let loop ((xs xs) (i 0))
+    (cond ((null? xs) #f) ((equal? (car xs) x) i) (else (loop (cdr xs) (+ i 1))))))
+(define (take xs n) (if (or (= n 0) (null? xs)) '() (cons (car xs) (take (cdr xs) (- n 1)))))
+(define (argmax xs)
+  (let loop ((xs xs) (i 0) (best 0) (top -1))
+    (cond ((null? xs) best)
+          ((> (car xs) top) (loop (cdr xs) (+ i 1) i (car xs)))
+          (else (loop (cdr xs) (+ i 1) best top)))))
+
+; The checks every result `r` passes: 8 values, arrays as long as the faces say, each face's
+; label its most probable class, probabilities summing to 1.
+(define (check-values tag r)
+  (check (string-append tag ": 8 return values") (= (length r) 8) (length r))
+  (if (= (length r) 8)
+      (let* ((n (list-ref r 0)) (labels (list-ref r 2)) (boxes (vec->list (list-ref r 3)))
+             (scores (vec->list (list-ref r 4))) (classes (list-ref r 5))
+             (probs (vec->list (list-ref r 6))) (confident (vec->list (list-ref r 7)))
+             (k (length classes)))
+        (check (string-append tag ": labels is a list of strings, one per face")
+               (and (list? labels) (= (length labels) n) (not (memq #f (map string? labels))))
+               labels)
+        (check (string-append tag ": boxes is a vector of 4 numbers per face")
+               (and (vector? (list-ref r 3)) (= (length boxes) (* 4 n))) (list-ref r 3))
+        (check (string-append tag ": scores, one per face, 0 to 1")
+               (and (= (length scores) n) (not (memq #f (map (lambda (s) (<= 0 s 1)) scores))))
+               scores)
+        (check (string-append tag ": the 8 classes, neutral first")
+               (and (= k 8) (string=? (car classes) "neutral")) classes)
+        (check (string-append tag ": probabilities, faces x classes") (= (length probs) (* n k))
+               (length probs))
+        (check (string-append tag ": confident, 0 or 1 per face")
+               (and (= (length confident) n) (not (memq #f (map (lambda (c) (memv c '(0 1))) confident)))))
+        (let loop ((i 0) (labels labels) (ps probs) (bs boxes))
+          (when (and (pair? labels) (>= (length ps) k))
+            (let ((p (take ps k)) (face (string-append tag ": face " (number->string i))))
+              (check (string-append face ": probabilities sum to 1") (close? (sum p) 1 0.001) p)
+              (check (string-append face ": the label is the most probable class")
+                     (equal? (position (car labels) classes) (argmax p)) (car labels) " " p)
+              (check (string-append face ": box has a size") (and (> (caddr bs) 0) (> (cadddr bs) 0))
+                     (take bs 4)))
+            (loop (+ i 1) (cdr labels) (list-tail ps k) (list-tail bs 4)))))))
+
+; ---- The portrait: one face, happiness -------------------------------------------------
+(let* ((img (load-image astronaut))
+       (r (lnlfer img)))
+  (check-values "portrait" r)
+  (when (= (length r) 8)
+    (let ((n (car r)) (labels (list-ref r 2)) (box (vec->list (list-ref r 3))))
+      (check "portrait: 1 face, labelled happiness" (and (= n 1) (equal? labels '("happiness")))
+             n " " labels)
+      (check "portrait: the box is the face's"
+             (and (> (car box) 150) (< (car box) 200) (> (cadr box) 30) (< (cadr box) 80)) box)
+      ; the same as the JSON says (4 decimals there)
+      (check "portrait: the box is the JSON's" (close? (car box) (json-number (cadr r) "\"box\":[") 0.01)
+             (car box) " " (json-number (cadr r) "\"box\":["))
+      (check "portrait: the label is the JSON's"
+             (contains? (cadr r) (string-append "\"label\":\"" (car labels) "\"")))
+      (check "portrait: the score is the JSON's"
+             (close? (vector-ref (list-ref r 4) 0) (json-number (cadr r) "\"score\":") 0.001))
+      (check "portrait: confident" (equal? (list-ref r 7) #(1)) (list-ref r 7))))
+  (gimp-image-delete img))
+
+; ---- The group photo: five faces (six tolerated) ---------------------------------------
+(let* ((img (load-image group-photo))
+       (r (plug-in-lnlfer #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (source img)
+                          #:region-map FALSE)))
+  (check-values "group photo" r)
+  (when (= (length r) 8)
+    (check "group photo: 5 faces (6 tolerated), as many labels"
+           (and (<= 5 (car r) 6) (= (length (list-ref r 2)) (car r))) (car r) " " (list-ref r 2))
+    ; the faces in the JSON's order: most confident first
+    (let ((scores (vec->list (list-ref r 4))))
+      (check "group photo: scores in decreasing order"
+             (let loop ((xs scores))
+               (or (null? xs) (null? (cdr xs)) (and (>= (car xs) (cadr xs)) (loop (cdr xs)))))
+             scores)))
+  (gimp-image-delete img))
+
+; ---- No face: 0, empty arrays, the classes all the same -------------------------------
+(let* ((img (car (gimp-image-new 1 1 RGB)))
+       (l (car (gimp-layer-new img "one pixel" 1 1 RGB-IMAGE 100 LAYER-MODE-NORMAL))))
+  (gimp-image-insert-layer img l 0 0)
+  (let ((r (lnlfer img)))
+    (check-values "no face" r)
+    (check "no face: 0 faces, no labels, empty vectors"
+           (and (= (length r) 8) (= (car r) 0) (null? (list-ref r 2))
+                (= (vector-length (list-ref r 3)) 0) (= (vector-length (list-ref r 6)) 0))
+           r))
+  (gimp-image-delete img))
+
+; ---- Two runs on one image: each layer group keeps its run's results --------------------
+(define (item-parasite item)
+  (let ((names (vec->list (car (gimp-item-get-parasite-list item)))))
+    (if (member "lnlfer-results" names)
+        (caddr (car (gimp-item-get-parasite item "lnlfer-results")))
+        "")))
+(define (groups img) (keep is-group? (layers img)))
+(define (check-two-groups tag img json1 json2)
+  (let* ((gs (groups img)) (texts (map item-parasite gs)))
+    (check (string-append tag ": two layer groups") (= (length gs) 2) (map name (layers img)))
+    (check (string-append tag ": the first run's group holds the first run's results")
+           (and (member json1 texts) #t))
+    (check (string-append tag ": the second run's group holds the second run's results")
+           (and (member json2 texts) #t))
+    (check (string-append tag ": each group its own") (not (string=? (car texts) (cadr texts))))
+    (check (string-append tag ": the image parasite is the second run's")
+           (string=? (parasite-text img) json2))))
+(let* ((img (load-image astronaut))
+       (r1 (lnlfer img))
+       (first-group (car (groups img)))
+       (r2 (plug-in-lnlfer #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (source img)
+                           #:threshold 0.3 #:label-content "top-3")))
+  (check "two runs: the runs differ (threshold 0.3 finds more faces)" (> (car r2) (car r1))
+         (car r1) " then " (car r2))
+  (check "two runs: the first group still holds the first run's results"
+         (string=? (item-parasite first-group) (cadr r1)))
+  (check-two-groups "two runs" img (cadr r1) (cadr r2))
+  (gimp-xcf-save RUN-NONINTERACTIVE img (out "two-runs.xcf"))
+  (let ((back (load-image (out "two-runs.xcf"))))
+    (check-two-groups "two runs, through XCF" back (cadr r1) (cadr r2))
+    (gimp-image-delete back))
+  (gimp-image-delete img))
+
+(say "SCRIPTING-TESTS-DONE")
