@@ -14,7 +14,8 @@
 #      the face found, the plug-in's peak memory under 2 GB, time and memory reported.
 #   7. The arguments' detection defaults are those `lnlfer analyze --help` prints.
 #   8. The menu in English and German (no English part in the German menu), the image types,
-#      the help domain's pages and the icon, as GIMP registered them (menu-help-check.py).
+#      the help domain's pages and the icon, as GIMP registered them (menu-help-check.py);
+#      the dialog's Help button in gimp-3.0 under Xvfb opens the installed page.
 #
 # usage: tests/plugin/run-gimp-tests.sh BUILD_DIR
 # Runs where gimp-console-3.0 is installed (the Debian 13 root: scripts/test runs it there).
@@ -312,6 +313,10 @@ else
   sh "$HERE/undo-test.sh" "$SRC" "$OUT" "$WORK/profile-undo" \
     >"$OUT/logs/undo-driver.log" 2>&1
   collect "$OUT/logs/undo-driver.log" UNDO-TEST-DONE
+  new_profile "$WORK/profile-help"
+  sh "$HERE/help-button-test.sh" "$SRC" "$OUT" "$WORK/profile-help" \
+    >"$OUT/logs/help-button-driver.log" 2>&1
+  collect "$OUT/logs/help-button-driver.log" HELP-BUTTON-TEST-DONE
 fi
 
 echo "== $PASSES passed, $FAILS failed (images, screenshots and logs in $OUT)"
