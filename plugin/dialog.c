@@ -5,6 +5,7 @@
  * alive: a progress bar shows how far it is, and Stop, a new detection setting, OK or
  * Cancel cancel it. */
 #include "dialog.h"
+#include "resources.h"
 
 #include <libgimp/gimpui.h>
 #include <math.h>
@@ -234,11 +235,29 @@ static void frame(GimpProcedureDialog *dialog, const char *id, const char *title
   g_free(title_id);
 }
 
+/* Help and F1 open the page of lnlfer's help domain. GimpProcedureDialog's own help function
+ * leaves the domain to GIMP, which finds it only for the plug-in GIMP called last (not when a
+ * script opened the dialog, and then shows GIMP's manual). */
+static void show_help(const gchar *help_id, gpointer data) {
+  gimp_help(LNLFER_HELP_DOMAIN, help_id);
+}
+
+/* gimp_procedure_dialog_new, with show_help as the help function. */
+static GtkWidget *new_dialog(GimpProcedure *procedure, GimpProcedureConfig *config,
+                             const char *title) {
+  gboolean use_header_bar = FALSE;
+  g_object_get(gtk_settings_get_default(), "gtk-dialogs-use-header", &use_header_bar, NULL);
+  return g_object_new(GIMP_TYPE_PROCEDURE_DIALOG, "procedure", procedure, "config", config, "title",
+                      title, "help-func", show_help, "help-id",
+                      gimp_procedure_get_help_id(procedure), "use-header-bar", use_header_bar,
+                      NULL);
+}
+
 gboolean lnlfer_dialog(GimpProcedure *procedure, GimpProcedureConfig *config,
                        GimpDrawable *drawable, LnlferEngine *engine, LnlferAnalysis **analysis) {
   Preview p = {.config = config, .drawable = drawable, .engine = engine, .map_cmap = -1};
   gimp_ui_init(PLUG_IN_BINARY);
-  GtkWidget *dialog = gimp_procedure_dialog_new(procedure, config, _("Facial Expressions"));
+  GtkWidget *dialog = new_dialog(procedure, config, _("Facial Expressions"));
   GimpProcedureDialog *pd = GIMP_PROCEDURE_DIALOG(dialog);
 
   gimp_procedure_dialog_get_scale_entry(pd, "threshold", 1.0);

@@ -11,6 +11,7 @@
 #include "annotate.h"
 #include "dialog.h"
 #include "lnlfer-defaults.h"
+#include "resources.h"
 #include "results-json.h"
 #include "results-values.h"
 #include "settings.h"
@@ -51,6 +52,7 @@ static void lnlfer_class_init(LnlferClass *klass) {
 static void lnlfer_init(Lnlfer *self) {}
 
 static GList *lnlfer_query_procedures(GimpPlugIn *plug_in) {
+  lnlfer_register_help(plug_in);
   return g_list_append(NULL, g_strdup(PLUG_IN_PROC));
 }
 
@@ -66,10 +68,16 @@ static GimpProcedure *lnlfer_create_procedure(GimpPlugIn *plug_in, const gchar *
   if (strcmp(name, PLUG_IN_PROC) != 0) return NULL;
   GimpProcedure *procedure =
       gimp_image_procedure_new(plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN, lnlfer_run, NULL, NULL);
-  gimp_procedure_set_image_types(procedure, "RGB*, GRAY*");
+  gimp_procedure_set_image_types(procedure, "RGB*, GRAY*, INDEXED*");
   gimp_procedure_set_sensitivity_mask(procedure, GIMP_PROCEDURE_SENSITIVE_DRAWABLE);
   gimp_procedure_set_menu_label(procedure, _("Facial _Expressions..."));
-  gimp_procedure_add_menu_path(procedure, "<Image>/Filters/Analyze");
+  /* GIMP 3 has no Filters > Analyze: the unknown part of the path is translated here (libgimp's
+   * documentation of gimp_procedure_add_menu_path), GIMP translates the known part. */
+  /* TRANSLATORS: a submenu of GIMP's Filters menu. */
+  char *menu_path = g_build_path("/", "<Image>/Filters", _("Analyze"), NULL);
+  gimp_procedure_add_menu_path(procedure, menu_path);
+  g_free(menu_path);
+  lnlfer_set_icon(procedure);
   gimp_procedure_set_documentation(
       procedure, _("Find faces and recognize their expressions"),
       _("Finds the faces in the selected layer (inside the selection, if there is one), "

@@ -18,6 +18,9 @@
 #      group with its own results parasite; plugin/README.md's Script-Fu and Python-Fu
 #      examples, run as written there; the folder batch as a Script-Fu procedure
 #      (folder-procedure-test.sh, under Xvfb): registration, CSV and JSON summaries.
+#   9. The menu in English and German (no English part in the German menu), the image types,
+#      the help domain's pages and the icon, as GIMP registered them (menu-help-check.py);
+#      the dialog's Help button in gimp-3.0 under Xvfb opens the installed page.
 #
 # usage: tests/plugin/run-gimp-tests.sh BUILD_DIR
 # Runs where gimp-console-3.0 is installed (the Debian 13 root: scripts/test runs it there).
@@ -52,9 +55,9 @@ pass() { PASSES=$((PASSES + 1)); echo "PASS $*"; }
 fail() { FAILS=$((FAILS + 1)); echo "FAIL $*"; }
 
 # A GIMP profile with the plug-in installed as GIMP 3 wants it (plug-ins/lnlfer/lnlfer, catalogs
-# in plug-ins/lnlfer/locale), with the weights beside it as a per-user install has them
-# (plug-ins/lnlfer/weights, here a link to the source tree's: the plug-in has no build-tree
-# path compiled in). Profiles after the
+# in plug-ins/lnlfer/locale), with the weights, help pages and icon beside it as a per-user
+# install has them (plug-ins/lnlfer/weights, help, lnlfer.png; here links to the source tree's:
+# the plug-in has no build-tree path compiled in). Profiles after the
 # first are copies of it, so that GIMP does not query all its plug-ins again (minutes on a
 # busy machine), only lnlfer, whose copy is newer.
 new_profile() { # DIR
@@ -63,6 +66,8 @@ new_profile() { # DIR
   rm -rf "$1/plug-ins/lnlfer/locale"
   cp "$BUILD/plugin/lnlfer" "$1/plug-ins/lnlfer/lnlfer"
   ln -sfn "$SRC/weights" "$1/plug-ins/lnlfer/weights"
+  ln -sfn "$SRC/data/help" "$1/plug-ins/lnlfer/help"
+  ln -sfn "$SRC/data/lnlfer.png" "$1/plug-ins/lnlfer/lnlfer.png"
   touch "$1/plug-ins/lnlfer/lnlfer"
   for _mo in "$BUILD"/po/*/LC_MESSAGES/lnlfer.mo; do
     [ -f "$_mo" ] || continue
@@ -301,6 +306,20 @@ print("NICKS", " | ".join(a.get_nick() for a in p.get_arguments()))
   fi
 done
 
+echo "== menu, image types, help pages and icon, in English and German"
+rm -rf "$WORK/profile-menu"
+new_profile "$WORK/profile-menu"
+for pair in en:C de:de_DE; do
+  lang=${pair%%:*} locale=${pair#*:}.UTF-8
+  LOCPATH=$LOCALES LANG=$locale LANGUAGE=$lang GIMP3_DIRECTORY=$WORK/profile-menu \
+    timeout "$TIMEOUT" gimp-console-3.0 -i --no-fonts --batch-interpreter=python-fu-eval \
+    -b "exec(open('$HERE/proc-info.py').read())" --quit >"$OUT/logs/menu-$lang.log" 2>&1
+done
+python3 "$HERE/menu-help-check.py" /usr/share/gimp/3.0/menus/image-menu.ui /usr/share/locale \
+  "$WORK/profile-menu/pluginrc" en:"$OUT/logs/menu-en.log" de:"$OUT/logs/menu-de.log" \
+  >"$OUT/logs/menu-check.log" 2>&1
+collect "$OUT/logs/menu-check.log" MENU-CHECK-DONE
+
 echo "== the detection defaults are the CLI's (ui/lnlfer-defaults.h)"
 log=$OUT/logs/defaults.log
 GIMP3_DIRECTORY=$WORK/profile timeout "$TIMEOUT" gimp-console-3.0 -i --no-fonts \
@@ -342,6 +361,10 @@ else
   sh "$HERE/folder-procedure-test.sh" "$SRC" "$OUT" "$WORK/profile-folder" "$WORK/folder-procedure" \
     >"$OUT/logs/folder-procedure-driver.log" 2>&1
   collect "$OUT/logs/folder-procedure-driver.log" FOLDER-PROCEDURE-TEST-DONE
+  new_profile "$WORK/profile-help"
+  sh "$HERE/help-button-test.sh" "$SRC" "$OUT" "$WORK/profile-help" \
+    >"$OUT/logs/help-button-driver.log" 2>&1
+  collect "$OUT/logs/help-button-driver.log" HELP-BUTTON-TEST-DONE
 fi
 
 echo "== $PASSES passed, $FAILS failed (images, screenshots and logs in $OUT)"
