@@ -178,31 +178,50 @@ static void pack_pixels(const float *in, size_t npix, int cin, size_t p, int n, 
   }
 }
 
-/* The window of output row oy, columns [ox0, ox0 + np) (np <= cols): row (c, ky, kx) of the
- * panel holds the input value tap (ky, kx) of channel c reads for each output pixel (zero
- * outside the input). */
-static void pack_window(const lnl_conv *conv, const float *in, int h, int w, int oy, int ox0,
-                        int np, int cols, float *panel) {
-  int s = conv->stride, p = conv->pad;
+/* Fills d[0, n) with pixels [j0, j0 + n) of one panel row: zero outside [lo, hi), else
+ * row[off + j * s]. */
+static void window_piece(float *d, int j0, int n, int lo, int hi, const float *row, int off,
+                         int s) {
+  int a = lo - j0, b = hi - j0;
+  a = a < 0 ? 0 : a > n ? n : a;
+  b = b < a ? a : b > n ? n : b;
+  for (int j = 0; j < a; j++) d[j] = 0.0f;
+  if (b > a) { /* columns off + (j0 + a) * s.. lie inside the row */
+    const float *src = row + off + (ptrdiff_t)(j0 + a) * s;
+    float *dst = d + a;
+    if (s == 1) {
+      for (int j = 0; j < b - a; j++) dst[j] = src[j];
+    } else if (s == 2) {
+      for (int j = 0; j < b - a; j++) dst[j] = src[2 * j];
+    } else {
+      for (int j = 0; j < b - a; j++) dst[j] = src[(ptrdiff_t)j * s];
+    }
+  }
+  for (int j = b; j < n; j++) d[j] = 0.0f;
+}
+
+/* The windows of output row oy, columns [ox0, ox0 + n) (n <= the span), as panels of cols
+ * pixels k rows apart: row (c, ky, kx) of a panel holds the input value tap (ky, kx) of
+ * channel c reads for each of its output pixels (zero outside the input, and past n). */
+static void pack_window(const lnl_conv *conv, const float *in, int h, int w, int oy, int ox0, int n,
+                        int cols, float *panel) {
+  int s = conv->stride, p = conv->pad, k = panel_rows(conv);
+  int panels = (n + cols - 1) / cols;
+  float *d = panel;
   for (int c = 0; c < conv->cin; c++)
     for (int ky = 0; ky < conv->kh; ky++) {
       int iy = oy * s - p + ky;
       const float *row = iy >= 0 && iy < h ? in + ((size_t)c * h + iy) * w : NULL;
-      for (int kx = 0; kx < conv->kw; kx++, panel += cols) {
-        int off = ox0 * s - p + kx, j0 = 0, j1 = np; /* pixel j reads column off + j * s */
-        if (!row) {
-          memset(panel, 0, sizeof(float) * (size_t)cols);
-          continue;
+      for (int kx = 0; kx < conv->kw; kx++, d += cols) {
+        /* pixel j reads column off + j * s: inside the row for j in [lo, hi) */
+        int off = ox0 * s - p + kx, lo = 0, hi = 0;
+        if (row) {
+          lo = off < 0 ? (-off + s - 1) / s : 0;
+          hi = off > w - 1 ? 0 : (w - 1 - off) / s + 1;
+          if (hi > n) hi = n;
         }
-        while (j0 < j1 && off + j0 * s < 0) j0++;
-        while (j1 > j0 && off + (j1 - 1) * s >= w) j1--;
-        memset(panel, 0, sizeof(float) * (size_t)j0);
-        if (s == 1) {
-          memcpy(panel + j0, row + off + j0, sizeof(float) * (size_t)(j1 - j0));
-        } else {
-          for (int j = j0; j < j1; j++) panel[j] = row[off + j * s];
-        }
-        memset(panel + j1, 0, sizeof(float) * (size_t)(cols - j1));
+        for (int q = 0; q < panels; q++)
+          window_piece(d + (size_t)q * k * cols, q * cols, cols, lo, hi, row, off, s);
       }
     }
 }
@@ -278,9 +297,7 @@ static void panels_task(const conv_job *j, int t) {
   for (int oy = r0; oy < r1; oy++)
     for (int ox = 0; ox < j->ow; ox += span) {
       int n = j->ow - ox < span ? j->ow - ox : span;
-      for (int q = 0; q * cols < n; q++)
-        pack_window(j->conv, j->in, j->h, j->w, oy, ox + q * cols,
-                    n - q * cols < cols ? n - q * cols : cols, cols, panel + (size_t)q * k * cols);
+      pack_window(j->conv, j->in, j->h, j->w, oy, ox, n, cols, panel);
       panel_product(j, panel, n, j->out + (size_t)oy * j->ow + ox, npix);
     }
 }

@@ -1,15 +1,16 @@
 /* Times the engine's channels-first operators (engine/lnl_ops.h) one layer at a time, on the
  * layer shapes of a network: the detector's cost per op, per kernel set and thread count.
  *
- *   ops_bench [--kernel NAME] [--threads N] [--runs N] < LAYERS
+ *   ops_bench [--kernel NAME] [--threads N] [--runs N] [--clock cpu|wall] < LAYERS
  *
  * LAYERS, one op a line (tools/bench/yunet_layers.py writes YuNet's at a given input size):
  *   conv CIN COUT H W K STRIDE PAD GROUPS RELU   (H x W: the op's input)
  *   maxpool C H W K STRIDE
  *   upsample_add C H W                            (nearest x2 of C x H x W, plus a 2H x 2W value)
  *   relu C H W | add C H W | sigmoid C H W
- * Prints, per line, the median time of --runs runs (after 2 untimed ones) in milliseconds,
- * and the sum at the end. Inputs are random; the numbers only time the operators. */
+ * Prints, per line, the median and minimum time of --runs runs (after 2 untimed ones) in
+ * milliseconds, and their sums at the end. Inputs are random; the numbers only time the
+ * operators. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,11 +20,14 @@
 #include "lnl_kernels.h"
 #include "lnl_ops.h"
 
-/* CPU time of the whole process (all its threads): on a machine shared with other work
- * the wall clock mostly measures how long the scheduler kept this process waiting. */
+/* --clock cpu (the default): CPU time of the whole process (all its threads); on a machine
+ * shared with other work the wall clock mostly measures how long the scheduler kept this
+ * process waiting. --clock wall: the monotonic clock. */
+static clockid_t clock_id = CLOCK_PROCESS_CPUTIME_ID;
+
 static double now_ms(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  clock_gettime(clock_id, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
@@ -84,8 +88,14 @@ int main(int argc, char **argv) {
       runs = atoi(argv[i + 1]);
     else if (strcmp(argv[i], "--kernel") == 0)
       kernel = argv[i + 1];
+    else if (strcmp(argv[i], "--clock") == 0 && strcmp(argv[i + 1], "wall") == 0)
+      clock_id = CLOCK_MONOTONIC;
+    else if (strcmp(argv[i], "--clock") == 0 && strcmp(argv[i + 1], "cpu") == 0)
+      clock_id = CLOCK_PROCESS_CPUTIME_ID;
     else {
-      fprintf(stderr, "usage: ops_bench [--kernel NAME] [--threads N] [--runs N] < LAYERS\n");
+      fprintf(stderr,
+              "usage: ops_bench [--kernel NAME] [--threads N] [--runs N] [--clock cpu|wall] < "
+              "LAYERS\n");
       return 2;
     }
   }
@@ -98,7 +108,8 @@ int main(int argc, char **argv) {
   lnl_parallel_start(&par);
   double *t = malloc(sizeof(double) * (size_t)runs), total = 0.0, total_min = 0.0;
   char line[256];
-  printf("# kernels %s, %d thread(s), median of %d runs\n", lnl_kernels()->name, threads, runs);
+  printf("# kernels %s, %d thread(s), median of %d runs, %s time\n", lnl_kernels()->name, threads,
+         runs, clock_id == CLOCK_MONOTONIC ? "wall" : "CPU");
   while (fgets(line, sizeof line, stdin)) {
     op o = {0};
     int *a = o.a;

@@ -24,20 +24,19 @@ def attr(node, name, default):
     return default
 
 
-def main():
-    if len(sys.argv) != 4:
-        sys.exit("usage: yunet_layers.py MODEL.onnx HEIGHT WIDTH")
-    model = onnx.load(sys.argv[1])
-    h, w = int(sys.argv[2]), int(sys.argv[3])
+def layers(path, h, w):
+    """The op lines of the ONNX file at path for a HEIGHT x WIDTH input."""
     if h % 32 or w % 32:
-        sys.exit("yunet_layers.py: YuNet needs sides that are multiples of 32")
+        raise ValueError("YuNet needs sides that are multiples of 32")
+    model = onnx.load(path)
     weights = {t.name: numpy_helper.to_array(t).shape for t in model.graph.initializer}
     shape = {model.graph.input[0].name: (3, h, w)}
     readers = {}
     for n in model.graph.node:
         for i in n.input:
             readers.setdefault(i, []).append(n)
-    fused = set()  # nodes already printed with the one before
+    fused = set()  # nodes already listed with the one before
+    out = []
     for n in model.graph.node:
         if id(n) in fused:
             continue
@@ -52,26 +51,35 @@ def main():
             oh, ow = (ih + 2 * p[0] - k) // s + 1, (iw + 2 * p[0] - k) // s + 1
             after = readers.get(n.output[0], [])
             relu = len(after) == 1 and after[0].op_type == "Relu"
-            out = after[0].output[0] if relu else n.output[0]
             if relu:
                 fused.add(id(after[0]))
-            shape[out] = (cout, oh, ow)
-            print(f"conv {c} {cout} {ih} {iw} {k} {s} {p[0]} {g} {int(relu)}")
+            shape[after[0].output[0] if relu else n.output[0]] = (cout, oh, ow)
+            out.append(f"conv {c} {cout} {ih} {iw} {k} {s} {p[0]} {g} {int(relu)}")
         elif n.op_type == "MaxPool":
             c, ih, iw = shape[x]
             k, s = attr(n, "kernel_shape", [2, 2])[0], attr(n, "strides", [2, 2])[0]
             shape[n.output[0]] = (c, (ih - k) // s + 1, (iw - k) // s + 1)
-            print(f"maxpool {c} {ih} {iw} {k} {s}")
+            out.append(f"maxpool {c} {ih} {iw} {k} {s}")
         elif n.op_type == "Resize":
             c, ih, iw = shape[x]
             after = readers.get(n.output[0], [])
             assert len(after) == 1 and after[0].op_type == "Add"
             fused.add(id(after[0]))
             shape[after[0].output[0]] = (c, 2 * ih, 2 * iw)
-            print(f"upsample_add {c} {ih} {iw}")
+            out.append(f"upsample_add {c} {ih} {iw}")
         elif n.op_type in ("Relu", "Add"):
             shape[n.output[0]] = shape[x]
-            print(f"{n.op_type.lower()} {' '.join(map(str, shape[x]))}")
+            out.append(f"{n.op_type.lower()} {' '.join(map(str, shape[x]))}")
+    return out
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit("usage: yunet_layers.py MODEL.onnx HEIGHT WIDTH")
+    try:
+        print("\n".join(layers(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))
+    except ValueError as e:
+        sys.exit(f"yunet_layers.py: {e}")
 
 
 if __name__ == "__main__":
