@@ -169,6 +169,10 @@ static void pack_pixels(const float *in, size_t npix, int cin, size_t p, int n, 
                         float *panel) {
   for (int c = 0; c < cin; c++) {
     const float *src = in + (size_t)c * npix + p;
+    /* the same stretch of the next block, which the task packs after this one's products:
+     * the hardware prefetchers do not follow cin streams at once */
+    for (size_t x = (size_t)n; x < 2 * (size_t)n && p + x < npix; x += 16)
+      __builtin_prefetch(src + x);
     for (int q = 0; q * cols < n; q++) {
       float *d = panel + ((size_t)q * cin + c) * cols;
       int m = n - q * cols < cols ? n - q * cols : cols;

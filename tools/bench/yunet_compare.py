@@ -7,10 +7,10 @@
 Runs in the Debian 13 root (python3-onnx, python3-onnxruntime 1.21), normally from
 tools/bench/run.sh. For each input size (HEIGHTxWIDTH, multiples of 32: a 1920x1080 photo
 runs padded to 1088 rows) and thread count:
-  - engine: the sum over YuNet's operators (tools/bench/yunet_layers.py lists them, the
-    ReLUs fused into their convolutions) of each operator's time in tools/bench/ops_bench,
-    the kernel set this CPU picks: the operators alone, without the graph runner around
-    them (its buffers, its output decoding);
+  - engine: whole passes over YuNet's operators (tools/bench/yunet_layers.py lists them,
+    the ReLUs fused into their convolutions) in tools/bench/ops_bench --pass, with the
+    kernel set this CPU picks: the operators alone, without the graph runner around them
+    (its buffers, its output decoding);
   - ONNX Runtime: one whole pass (tools/bench/yunet_ort.py).
 Both as the median of --runs timed runs of the process CPU time (the steadier figure on a
 shared machine, and for one thread the work done), and as the minimum wall time (for two
@@ -29,10 +29,11 @@ import yunet_ort  # noqa: E402
 
 
 def engine_time(ops_bench, lines, threads, runs, clock):
-    r = subprocess.run([ops_bench, "--threads", str(threads), "--runs", str(runs), "--clock",
-                        clock], input="\n".join(lines) + "\n", capture_output=True, text=True,
-                       check=True)
-    m = re.search(r"^total ([0-9.]+) ms \(sum of the minima ([0-9.]+)\)", r.stdout, re.M)
+    """Median and minimum of whole passes over the operators, and the kernel set."""
+    r = subprocess.run([ops_bench, "--pass", "--threads", str(threads), "--runs", str(runs),
+                        "--clock", clock], input="\n".join(lines) + "\n", capture_output=True,
+                       text=True, check=True)
+    m = re.search(r"^pass ([0-9.]+) ms \(min ([0-9.]+)\)", r.stdout, re.M)
     kernels = re.search(r"^# kernels (\S+),", r.stdout, re.M).group(1)
     return float(m.group(1)), float(m.group(2)), kernels
 
@@ -59,13 +60,13 @@ def main():
             _, wall_min, _ = engine_time(a.ops_bench, lines, t, a.runs, "wall")
             o = yunet_ort.time_pass(a.model, h, w, t, a.runs, 3)
             row = {"height": h, "width": w, "threads": t, "kernels": kernels,
-                   "engine_cpu_median_ms": cpu, "engine_wall_min_sum_ms": wall_min,
+                   "engine_cpu_median_ms": cpu, "engine_wall_min_ms": wall_min,
                    "ort_cpu_median_ms": o["cpu_median_ms"], "ort_wall_min_ms": o["wall_min_ms"]}
             rows.append(row)
             print(f"{size:>10} {t:7d} | {cpu:11.2f} {o['cpu_median_ms']:7.2f} "
                   f"{cpu / o['cpu_median_ms']:5.2f} | {wall_min:16.2f} {o['wall_min_ms']:7.2f} "
                   f"{wall_min / o['wall_min_ms']:5.2f}")
-    print("engine: the sum of its operators' times (tools/bench/ops_bench), kernels "
+    print("engine: passes over its operators (tools/bench/ops_bench --pass), kernels "
           f"{rows[0]['kernels'] if rows else '?'}; ONNX Runtime: whole passes")
     if a.json:
         with open(a.json, "w") as f:
