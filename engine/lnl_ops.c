@@ -173,11 +173,12 @@ static void pack_pixels(const float *in, size_t npix, int cin, size_t p, int n, 
      * the hardware prefetchers do not follow cin streams at once */
     for (size_t x = (size_t)n; x < 2 * (size_t)n && p + x < npix; x += 16)
       __builtin_prefetch(src + x);
-    for (int q = 0; q * cols < n; q++) {
+    for (int q = 0; q * cols < n; q++) { /* loops, not memcpy: a call per 24 floats costs */
       float *d = panel + ((size_t)q * cin + c) * cols;
+      const float *sq = src + (size_t)q * cols;
       int m = n - q * cols < cols ? n - q * cols : cols;
-      memcpy(d, src + (size_t)q * cols, sizeof(float) * (size_t)m);
-      memset(d + m, 0, sizeof(float) * (size_t)(cols - m));
+      for (int j = 0; j < m; j++) d[j] = sq[j];
+      for (int j = m; j < cols; j++) d[j] = 0.0f;
     }
   }
 }
