@@ -15,9 +15,18 @@ static int is_depthwise(const lnl_conv *conv);
 static int panel_rows(const lnl_conv *conv);
 #define PANEL_MAX_K 256
 
+/* Whether a convolution runs on packed panels: up to PANEL_MAX_K rows, and, for 1x1, more
+ * than one tile of output channels (with one tile, each packed panel would be used once:
+ * BLAS, which reads the input in place, measured faster for YuNet's 1- and 4-channel heads). */
+static int on_panels(const lnl_conv *conv) {
+  return conv->groups == 1 && panel_rows(conv) <= PANEL_MAX_K &&
+         !(conv->kh == 1 && conv->kw == 1 && conv->stride == 1 && conv->pad == 0 &&
+           conv->cout <= LNL_PW_ROWS);
+}
+
 size_t lnl_conv_scratch(const lnl_conv *conv, int h, int w) {
   if (is_pointwise(conv) || is_depthwise(conv)) return 0;
-  if (conv->groups == 1 && panel_rows(conv) <= PANEL_MAX_K) return 0; /* packed on the stack */
+  if (on_panels(conv)) return 0; /* packed on the stack */
   size_t oh = (size_t)lnl_conv_out_size(h, conv->kh, conv->stride, conv->pad);
   size_t ow = (size_t)lnl_conv_out_size(w, conv->kw, conv->stride, conv->pad);
   /* grouped: every group unfolded at once, so that groups can run side by side */
@@ -400,7 +409,7 @@ void lnl_conv2d(const lnl_conv *conv, const float *in, int h, int w, float *out,
     job.per_task = ceil_div(oh, job.row_blocks);
     job.row_blocks = ceil_div(oh, job.per_task);
     tasks = conv->cin * job.row_blocks;
-  } else if (conv->groups == 1 && panel_rows(conv) <= PANEL_MAX_K) {
+  } else if (!is_depthwise(conv) && on_panels(conv)) {
     if (is_pointwise(conv)) { /* blocks of whole panels of the flattened planes */
       int cols = job.ks->pw_cols, panels = ceil_div(oh * ow, cols);
       job.split = SPLIT_PIXELS;
