@@ -329,7 +329,7 @@ static void run_op(const lnl_graph *g, const lnl_shape *shapes, int i, float **v
     memcpy(y, x, sizeof(float) * numel(in));
     lnl_add(y, values[op->in[1]], numel(in));
     break;
-  case LNL_OP_MAXPOOL: lnl_maxpool2d(x, in.c, in.h, in.w, op->kernel, op->stride, y); break;
+  case LNL_OP_MAXPOOL: lnl_maxpool2d(x, in.c, in.h, in.w, op->kernel, op->stride, y, par); break;
   case LNL_OP_PAD_CHANNELS:
     memcpy(y, x, sizeof(float) * numel(in));
     memset(y + numel(in), 0, sizeof(float) * (size_t)op->add_channels * in.h * in.w);

@@ -163,180 +163,321 @@ kernel_avx512(const float *const *ind, int taps, int kc, const float *w, size_t 
 
 /* ---- depthwise 3x3 of channels-first planes (for the detector) ---- */
 
-/* One output pixel with the taps that fall inside the plane. */
-static float dw3_pixel(const float *in, int h, int w, const float *k, float bias, int y, int x) {
-  float acc = bias;
+/* The depthwise and pooling helpers below are inlined into each kernel, also into those
+ * compiled for AVX2: a call from AVX code into code compiled without it costs hundreds of
+ * cycles on this project's machine (measured: it tripled the 3x3 depthwise time). */
+#define DW_HELPER static inline __attribute__((always_inline))
+
+/* The output columns [lo, hi) whose three taps all lie inside a row w wide. */
+DW_HELPER void dw3_span(int w, int ow, int stride, int pad, int *lo, int *hi) {
+  int end = w - 3 + pad < 0 ? 0 : (w - 3 + pad) / stride + 1;
+  *lo = pad < ow ? pad : ow;
+  *hi = end > ow ? ow : end < *lo ? *lo : end;
+}
+
+/* The three input rows output row y reads; a row outside the plane is replaced by one
+ * inside with zero weights, so that the loops over columns need no checks. */
+DW_HELPER void dw3_rows(const float *in, int h, int w, const float *k, int y, int stride, int pad,
+                        const float *rows[3], float kr[9]) {
   for (int ky = 0; ky < 3; ky++) {
-    int iy = y + ky - 1;
-    if (iy < 0 || iy >= h) continue;
+    int iy = y * stride - pad + ky, inside = iy >= 0 && iy < h;
+    rows[ky] = in + (size_t)(inside ? iy : iy < 0 ? 0 : h - 1) * w;
+    for (int kx = 0; kx < 3; kx++) kr[ky * 3 + kx] = inside ? k[ky * 3 + kx] : 0.0f;
+  }
+}
+
+DW_HELPER float relu_if(float v, int relu) { return relu && v < 0.0f ? 0.0f : v; }
+
+/* max(0, .) over n values: a separate pass, so that the loops above it stay branch-free
+ * (a branch per value mispredicts on half of them). */
+DW_HELPER void relu_span(float *o, int n) {
+  for (int i = 0; i < n; i++) o[i] = o[i] > 0.0f ? o[i] : 0.0f;
+}
+
+/* Columns [x0, x1) of an output row from its three rows, each pixel with its columns
+ * checked (the edges). */
+DW_HELPER void dw3_edge(const float *const rows[3], const float kr[9], float bias, int relu,
+                        float *o, int w, int stride, int pad, int x0, int x1) {
+  for (int x = x0; x < x1; x++) {
+    float acc = bias;
     for (int kx = 0; kx < 3; kx++) {
-      int ix = x + kx - 1;
-      if (ix >= 0 && ix < w) acc += k[ky * 3 + kx] * in[(size_t)iy * w + ix];
+      int ix = x * stride - pad + kx;
+      if (ix >= 0 && ix < w)
+        acc += kr[kx] * rows[0][ix] + kr[3 + kx] * rows[1][ix] + kr[6 + kx] * rows[2][ix];
+    }
+    o[x] = relu_if(acc, relu);
+  }
+}
+
+/* Interior columns [x0, x1) of an output row from its three rows (no checks). */
+DW_HELPER void dw3_inner(const float *const rows[3], const float kr[9], float bias, int relu,
+                         float *o, int stride, int pad, int x0, int x1) {
+  const float *a = rows[0], *b = rows[1], *c = rows[2];
+  if (stride == 1) {
+    for (int x = x0; x < x1; x++) {
+      int i = x - pad;
+      o[x] = bias + kr[0] * a[i] + kr[1] * a[i + 1] + kr[2] * a[i + 2] + kr[3] * b[i] +
+             kr[4] * b[i + 1] + kr[5] * b[i + 2] + kr[6] * c[i] + kr[7] * c[i + 1] +
+             kr[8] * c[i + 2];
+    }
+  } else {
+    for (int x = x0; x < x1; x++) {
+      int i = 2 * x - pad;
+      o[x] = bias + kr[0] * a[i] + kr[1] * a[i + 1] + kr[2] * a[i + 2] + kr[3] * b[i] +
+             kr[4] * b[i + 1] + kr[5] * b[i + 2] + kr[6] * c[i] + kr[7] * c[i + 1] +
+             kr[8] * c[i + 2];
     }
   }
-  return acc;
+  if (relu && x1 > x0) relu_span(o + x0, x1 - x0);
 }
 
 static void dw3_generic(const float *in, int h, int w, const float *k, float bias, int relu,
-                        float *out, int r0, int r1) {
-  for (int y = r0; y < r1; y++)
-    for (int x = 0; x < w; x++) {
-      float v = dw3_pixel(in, h, w, k, bias, y, x);
-      out[(size_t)y * w + x] = relu && v < 0.0f ? 0.0f : v;
-    }
+                        float *out, int ow, int stride, int pad, int r0, int r1) {
+  int lo, hi;
+  dw3_span(w, ow, stride, pad, &lo, &hi);
+  for (int y = r0; y < r1; y++) {
+    float *o = out + (size_t)y * ow;
+    const float *rows[3];
+    float kr[9];
+    dw3_rows(in, h, w, k, y, stride, pad, rows, kr);
+    dw3_edge(rows, kr, bias, relu, o, w, stride, pad, 0, lo);
+    dw3_inner(rows, kr, bias, relu, o, stride, pad, lo, hi);
+    dw3_edge(rows, kr, bias, relu, o, w, stride, pad, hi, ow);
+  }
+}
+
+DW_HELPER void max2_generic(const float *r0, const float *r1, int n, float *out) {
+  for (int x = 0; x < n; x++) {
+    float a = r0[2 * x] > r0[2 * x + 1] ? r0[2 * x] : r0[2 * x + 1];
+    float b = r1[2 * x] > r1[2 * x + 1] ? r1[2 * x] : r1[2 * x + 1];
+    out[x] = a > b ? a : b;
+  }
 }
 
 #if LNL_X86
-/* Columns 1 .. w - 2 in vectors of 8 (the last vector overlaps the one before when the
- * width is not a multiple of 8: the same values are written twice); rows above and
- * below the plane read a row inside with zero weights. Columns 0 and w - 1 (and planes
- * narrower than 10) one pixel at a time. */
+/* The interior in vectors of 8 output pixels (the last vector overlaps the one before when
+ * the span is not a multiple of 8: the same values are written twice); spans narrower
+ * than a vector, and the edge columns, one pixel at a time. Stride 2 splits 16 input
+ * columns into their even and odd ones within each 128-bit lane, which leaves the 8
+ * outputs in the order 0 1 4 5 2 3 6 7 until one permutation before the store. */
 __attribute__((target("avx2,fma"))) static void dw3_avx2(const float *in, int h, int w,
                                                          const float *k, float bias, int relu,
-                                                         float *out, int r0, int r1) {
+                                                         float *out, int ow, int stride, int pad,
+                                                         int r0, int r1) {
+  int lo, hi;
+  dw3_span(w, ow, stride, pad, &lo, &hi);
   const __m256 bv = _mm256_set1_ps(bias), z = _mm256_setzero_ps();
   for (int y = r0; y < r1; y++) {
-    float *o = out + (size_t)y * w;
-    if (w >= 10) {
-      __m256 kv[9];
-      for (int t = 0; t < 9; t++) kv[t] = _mm256_set1_ps(k[t]);
-      const float *b = in + (size_t)y * w, *a = b - w, *c = b + w;
-      if (y == 0) {
-        a = b;
-        kv[0] = kv[1] = kv[2] = z;
-      }
-      if (y == h - 1) {
-        c = b;
-        kv[6] = kv[7] = kv[8] = z;
-      }
-      for (int x = 1;; x += 8) {
-        if (x > w - 9) x = w - 9; /* the last vector ends at column w - 2 */
-        __m256 acc = bv;
-        acc = _mm256_fmadd_ps(kv[0], _mm256_loadu_ps(a + x - 1), acc);
-        acc = _mm256_fmadd_ps(kv[1], _mm256_loadu_ps(a + x), acc);
-        acc = _mm256_fmadd_ps(kv[2], _mm256_loadu_ps(a + x + 1), acc);
-        acc = _mm256_fmadd_ps(kv[3], _mm256_loadu_ps(b + x - 1), acc);
-        acc = _mm256_fmadd_ps(kv[4], _mm256_loadu_ps(b + x), acc);
-        acc = _mm256_fmadd_ps(kv[5], _mm256_loadu_ps(b + x + 1), acc);
-        acc = _mm256_fmadd_ps(kv[6], _mm256_loadu_ps(c + x - 1), acc);
-        acc = _mm256_fmadd_ps(kv[7], _mm256_loadu_ps(c + x), acc);
-        acc = _mm256_fmadd_ps(kv[8], _mm256_loadu_ps(c + x + 1), acc);
-        if (relu) acc = _mm256_max_ps(acc, z);
-        _mm256_storeu_ps(o + x, acc);
-        if (x == w - 9) break;
-      }
-      /* columns 0 and w - 1: the taps inside (weights zeroed above and below as well) */
-      float t[9];
-      for (int i = 0; i < 9; i++) t[i] = k[i];
-      if (y == 0) t[0] = t[1] = t[2] = 0.0f;
-      if (y == h - 1) t[6] = t[7] = t[8] = 0.0f;
-      float v0 =
-          bias + t[1] * a[0] + t[2] * a[1] + t[4] * b[0] + t[5] * b[1] + t[7] * c[0] + t[8] * c[1];
-      float v1 = bias + t[0] * a[w - 2] + t[1] * a[w - 1] + t[3] * b[w - 2] + t[4] * b[w - 1] +
-                 t[6] * c[w - 2] + t[7] * c[w - 1];
-      o[0] = relu && v0 < 0.0f ? 0.0f : v0;
-      o[w - 1] = relu && v1 < 0.0f ? 0.0f : v1;
+    float *o = out + (size_t)y * ow;
+    const float *rows[3];
+    float kr[9];
+    dw3_rows(in, h, w, k, y, stride, pad, rows, kr);
+    dw3_edge(rows, kr, bias, relu, o, w, stride, pad, 0, lo);
+    dw3_edge(rows, kr, bias, relu, o, w, stride, pad, hi, ow);
+    if (hi - lo < 8) {
+      dw3_inner(rows, kr, bias, relu, o, stride, pad, lo, hi);
       continue;
     }
-    for (int x = 0; x < w; x++) {
-      float v = dw3_pixel(in, h, w, k, bias, y, x);
-      o[x] = relu && v < 0.0f ? 0.0f : v;
+    const __m256 k0 = _mm256_set1_ps(kr[0]), k1 = _mm256_set1_ps(kr[1]), k2 = _mm256_set1_ps(kr[2]);
+    const __m256 k3 = _mm256_set1_ps(kr[3]), k4 = _mm256_set1_ps(kr[4]), k5 = _mm256_set1_ps(kr[5]);
+    const __m256 k6 = _mm256_set1_ps(kr[6]), k7 = _mm256_set1_ps(kr[7]), k8 = _mm256_set1_ps(kr[8]);
+    const float *a = rows[0], *b = rows[1], *c = rows[2];
+    if (stride == 1) {
+      for (int x = lo;; x += 8) {
+        if (x > hi - 8) x = hi - 8;
+        const int i = x - pad;
+        /* one sum per input row: three short dependency chains instead of one long one */
+        __m256 acc = _mm256_fmadd_ps(k0, _mm256_loadu_ps(a + i), bv);
+        __m256 acc1 = _mm256_mul_ps(k3, _mm256_loadu_ps(b + i));
+        __m256 acc2 = _mm256_mul_ps(k6, _mm256_loadu_ps(c + i));
+        acc = _mm256_fmadd_ps(k1, _mm256_loadu_ps(a + i + 1), acc);
+        acc1 = _mm256_fmadd_ps(k4, _mm256_loadu_ps(b + i + 1), acc1);
+        acc2 = _mm256_fmadd_ps(k7, _mm256_loadu_ps(c + i + 1), acc2);
+        acc = _mm256_fmadd_ps(k2, _mm256_loadu_ps(a + i + 2), acc);
+        acc1 = _mm256_fmadd_ps(k5, _mm256_loadu_ps(b + i + 2), acc1);
+        acc2 = _mm256_fmadd_ps(k8, _mm256_loadu_ps(c + i + 2), acc2);
+        acc = _mm256_add_ps(acc, _mm256_add_ps(acc1, acc2));
+        if (relu) acc = _mm256_max_ps(acc, z);
+        _mm256_storeu_ps(o + x, acc);
+        if (x == hi - 8) break;
+      }
+      continue;
+    }
+    for (int x = lo;; x += 8) {
+      if (x > hi - 8) x = hi - 8;
+      __m256 acc = bv;
+#define DW3_S2_ROW(p, ka, kb, kc)                                                       \
+  {                                                                                     \
+    const float *q = p + 2 * x - pad;                                                   \
+    __m256 u = _mm256_loadu_ps(q), v = _mm256_loadu_ps(q + 8);                          \
+    __m256 u1 = _mm256_loadu_ps(q + 1), v1 = _mm256_loadu_ps(q + 9);                    \
+    acc = _mm256_fmadd_ps(ka, _mm256_shuffle_ps(u, v, _MM_SHUFFLE(2, 0, 2, 0)), acc);   \
+    acc = _mm256_fmadd_ps(kb, _mm256_shuffle_ps(u, v, _MM_SHUFFLE(3, 1, 3, 1)), acc);   \
+    acc = _mm256_fmadd_ps(kc, _mm256_shuffle_ps(u1, v1, _MM_SHUFFLE(3, 1, 3, 1)), acc); \
+  }
+      DW3_S2_ROW(a, k0, k1, k2)
+      DW3_S2_ROW(b, k3, k4, k5)
+      DW3_S2_ROW(c, k6, k7, k8)
+#undef DW3_S2_ROW
+      acc = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc), _MM_SHUFFLE(3, 1, 2, 0)));
+      if (relu) acc = _mm256_max_ps(acc, z);
+      _mm256_storeu_ps(o + x, acc);
+      if (x == hi - 8) break;
     }
   }
+}
+
+/* 2x2 max-pool of a row pair, 8 outputs a vector (the lane order as in dw3_avx2). */
+__attribute__((target("avx2,fma"))) static void max2_avx2(const float *r0, const float *r1, int n,
+                                                          float *out) {
+  int x = 0;
+  for (; x + 8 <= n; x += 8) {
+    __m256 a = _mm256_max_ps(_mm256_loadu_ps(r0 + 2 * x), _mm256_loadu_ps(r1 + 2 * x));
+    __m256 b = _mm256_max_ps(_mm256_loadu_ps(r0 + 2 * x + 8), _mm256_loadu_ps(r1 + 2 * x + 8));
+    __m256 m = _mm256_max_ps(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+    m = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(m), _MM_SHUFFLE(3, 1, 2, 0)));
+    _mm256_storeu_ps(out + x, m);
+  }
+  max2_generic(r0 + 2 * x, r1 + 2 * x, n - x, out + x);
 }
 #endif
 
-/* ---- pointwise convolution of channels-first planes (for the detector) ---- */
+/* ---- pointwise products on packed panels (for the detector) ---- */
+
+/* The portable kernel: LNL_PW_ROWS x GENERIC_COLS accumulators that the compiler may keep
+ * in vector registers. */
+#define GENERIC_COLS 24
+
+static void pw_generic(const float *wt, size_t ldw, const float *bias, int mr, int k,
+                       const float *panel, float *out, size_t ldo, int np, int relu) {
+  float acc[LNL_PW_ROWS][GENERIC_COLS];
+  const float *w[LNL_PW_ROWS];
+  for (int i = 0; i < LNL_PW_ROWS; i++) {
+    int r = i < mr ? i : mr - 1;
+    w[i] = wt + (size_t)r * ldw;
+    for (int j = 0; j < GENERIC_COLS; j++) acc[i][j] = 0.0f;
+  }
+  for (int c = 0; c < k; c++, panel += GENERIC_COLS)
+    for (int i = 0; i < LNL_PW_ROWS; i++) {
+      float wv = w[i][c];
+      for (int j = 0; j < GENERIC_COLS; j++) acc[i][j] += wv * panel[j];
+    }
+  for (int i = 0; i < mr; i++) { /* the bias after the sum, as BLAS-based runtimes add it */
+    float *o = out + (size_t)i * ldo, b = bias ? bias[i] : 0.0f;
+    for (int j = 0; j < np; j++) o[j] = acc[i][j] + b;
+    if (relu) relu_span(o, np);
+  }
+}
 
 #if LNL_X86
-#define PWROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+/* One template for both vector widths: LNL_PW_ROWS rows x 3 vectors of VW pixels, the
+ * weights broadcast, the panel's three vectors loaded once per input channel. Rows past
+ * mr repeat the last one and are not stored; a partial panel is stored through a tile. */
+#define PW_ROWS4(X) X(0) X(1) X(2) X(3)
+#define PW_KERNEL(NAME, TARGET)                                                                    \
+  __attribute__((target(TARGET))) static void NAME(const float *wt, size_t ldw, const float *bias, \
+                                                   int mr, int k, const float *panel, float *out,  \
+                                                   size_t ldo, int np, int relu) {                 \
+    PW_ROWS4(PW_INIT)                                                                              \
+    for (int c = 0; c < k; c++, panel += 3 * PVW) {                                                \
+      const PV x0 = PLOAD(panel), x1 = PLOAD(panel + PVW), x2 = PLOAD(panel + 2 * PVW);            \
+      PW_ROWS4(PW_FMA)                                                                             \
+    }                                                                                              \
+    if (bias) {                                                                                    \
+      PW_ROWS4(PW_BIAS)                                                                            \
+    }                                                                                              \
+    if (relu) {                                                                                    \
+      const PV z = PZERO();                                                                        \
+      PW_ROWS4(PW_RELU)                                                                            \
+    }                                                                                              \
+    float tile[3 * PVW];                                                                           \
+    PW_ROWS4(PW_STORE)                                                                             \
+  }
+#define PW_INIT(i)                                              \
+  const float *w##i = wt + (size_t)(i < mr ? i : mr - 1) * ldw; \
+  PV a##i##0 = PZERO(), a##i##1 = a##i##0, a##i##2 = a##i##0;
+#define PW_FMA(i)                   \
+  {                                 \
+    const PV b = PSET1(w##i[c]);    \
+    a##i##0 = PFMA(b, x0, a##i##0); \
+    a##i##1 = PFMA(b, x1, a##i##1); \
+    a##i##2 = PFMA(b, x2, a##i##2); \
+  }
+#define PW_BIAS(i)                                 \
+  {                                                \
+    const PV b = PSET1(bias[i < mr ? i : mr - 1]); \
+    a##i##0 = PADD(a##i##0, b);                    \
+    a##i##1 = PADD(a##i##1, b);                    \
+    a##i##2 = PADD(a##i##2, b);                    \
+  }
+#define PW_RELU(i)            \
+  a##i##0 = PMAX(a##i##0, z); \
+  a##i##1 = PMAX(a##i##1, z); \
+  a##i##2 = PMAX(a##i##2, z);
+#define PW_STORE(i)                                                         \
+  if (i < mr) {                                                             \
+    float *o = np == 3 * PVW ? out + (size_t)i * ldo : tile;                \
+    PSTORE(o, a##i##0);                                                     \
+    PSTORE(o + PVW, a##i##1);                                               \
+    PSTORE(o + 2 * PVW, a##i##2);                                           \
+    if (o == tile) memcpy(out + (size_t)i * ldo, tile, sizeof(float) * np); \
+  }
 
-__attribute__((target("avx512f"))) static void pw_avx512(const float *wt, const float *bias,
-                                                         int cin, int mr, const float *in,
-                                                         size_t npix, float *out, size_t p0, int np,
-                                                         int relu) {
-  __mmask16 m0 = np >= 16 ? 0xFFFF : (__mmask16)((1u << np) - 1);
-  __mmask16 m1 = np >= 32 ? 0xFFFF : np > 16 ? (__mmask16)((1u << (np - 16)) - 1) : 0;
-#define ROW(i)                                                  \
-  const float *w##i = wt + (size_t)(i < mr ? i : mr - 1) * cin; \
-  __m512 c##i##0 = _mm512_set1_ps(bias ? bias[i < mr ? i : mr - 1] : 0.0f), c##i##1 = c##i##0;
-  PWROWS(ROW)
-#undef ROW
-  const float *x = in + p0;
-  for (int c = 0; c < cin; c++, x += npix) {
-    const __m512 x0 = _mm512_maskz_loadu_ps(m0, x), x1 = _mm512_maskz_loadu_ps(m1, x + 16);
-#define FMA(i)                                 \
-  {                                            \
-    const __m512 b = _mm512_set1_ps(w##i[c]);  \
-    c##i##0 = _mm512_fmadd_ps(b, x0, c##i##0); \
-    c##i##1 = _mm512_fmadd_ps(b, x1, c##i##1); \
-  }
-    PWROWS(FMA)
-#undef FMA
-  }
-  const __m512 z = _mm512_setzero_ps();
-#define STORE(i)                                \
-  if (i < mr) {                                 \
-    float *o = out + (size_t)i * npix + p0;     \
-    if (relu) {                                 \
-      c##i##0 = _mm512_max_ps(c##i##0, z);      \
-      c##i##1 = _mm512_max_ps(c##i##1, z);      \
-    }                                           \
-    _mm512_mask_storeu_ps(o, m0, c##i##0);      \
-    _mm512_mask_storeu_ps(o + 16, m1, c##i##1); \
-  }
-  PWROWS(STORE)
-#undef STORE
-}
-
-static const int32_t lane_mask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-
-__attribute__((target("avx2,fma"))) static void pw_avx2(const float *wt, const float *bias, int cin,
-                                                        int mr, const float *in, size_t npix,
-                                                        float *out, size_t p0, int np, int relu) {
-  int n0 = np >= 8 ? 8 : np, n1 = np >= 16 ? 8 : np > 8 ? np - 8 : 0;
-  const __m256i m0 = _mm256_loadu_si256((const __m256i *)(lane_mask + 8 - n0));
-  const __m256i m1 = _mm256_loadu_si256((const __m256i *)(lane_mask + 8 - n1));
-#define ROW(i)                                                  \
-  const float *w##i = wt + (size_t)(i < mr ? i : mr - 1) * cin; \
-  __m256 c##i##0 = _mm256_set1_ps(bias ? bias[i < mr ? i : mr - 1] : 0.0f), c##i##1 = c##i##0;
-  PWROWS(ROW)
-#undef ROW
-  const float *x = in + p0;
-  for (int c = 0; c < cin; c++, x += npix) {
-    const __m256 x0 = _mm256_maskload_ps(x, m0), x1 = _mm256_maskload_ps(x + 8, m1);
-#define FMA(i)                                      \
-  {                                                 \
-    const __m256 b = _mm256_broadcast_ss(w##i + c); \
-    c##i##0 = _mm256_fmadd_ps(b, x0, c##i##0);      \
-    c##i##1 = _mm256_fmadd_ps(b, x1, c##i##1);      \
-  }
-    PWROWS(FMA)
-#undef FMA
-  }
-  const __m256 z = _mm256_setzero_ps();
-#define STORE(i)                             \
-  if (i < mr) {                              \
-    float *o = out + (size_t)i * npix + p0;  \
-    if (relu) {                              \
-      c##i##0 = _mm256_max_ps(c##i##0, z);   \
-      c##i##1 = _mm256_max_ps(c##i##1, z);   \
-    }                                        \
-    _mm256_maskstore_ps(o, m0, c##i##0);     \
-    _mm256_maskstore_ps(o + 8, m1, c##i##1); \
-  }
-  PWROWS(STORE)
-#undef STORE
-}
-#undef PWROWS
+#define PV __m256
+#define PVW 8
+#define PSET1 _mm256_set1_ps
+#define PLOAD _mm256_loadu_ps
+#define PSTORE _mm256_storeu_ps
+#define PFMA _mm256_fmadd_ps
+#define PMAX _mm256_max_ps
+#define PADD _mm256_add_ps
+#define PZERO _mm256_setzero_ps
+PW_KERNEL(pw_avx2, "avx2,fma")
+#undef PV
+#undef PVW
+#undef PSET1
+#undef PLOAD
+#undef PSTORE
+#undef PFMA
+#undef PMAX
+#undef PADD
+#undef PZERO
+#define PV __m512
+#define PVW 16
+#define PSET1 _mm512_set1_ps
+#define PLOAD _mm512_loadu_ps
+#define PSTORE _mm512_storeu_ps
+#define PFMA _mm512_fmadd_ps
+#define PMAX _mm512_max_ps
+#define PADD _mm512_add_ps
+#define PZERO _mm512_setzero_ps
+PW_KERNEL(pw_avx512, "avx512f")
+#undef PV
+#undef PVW
+#undef PSET1
+#undef PLOAD
+#undef PSTORE
+#undef PFMA
+#undef PMAX
+#undef PADD
+#undef PZERO
+#undef PW_KERNEL
+#undef PW_INIT
+#undef PW_FMA
+#undef PW_RELU
+#undef PW_BIAS
+#undef PW_STORE
+#undef PW_ROWS4
 #endif
 
 static const lnl_kernel_set sets[] = {
 #if LNL_X86
-    {"avx512", kernel_avx512, 2, dw3_avx2, pw_avx512, 32},
-    {"avx2", kernel_avx2, 1, dw3_avx2, pw_avx2, 16},
+    /* AVX-512 machines run the AVX2 depthwise and pooling kernels (no wider variant) */
+    {"avx512", kernel_avx512, 2, dw3_avx2, pw_avx512, 48, max2_avx2},
+    {"avx2", kernel_avx2, 1, dw3_avx2, pw_avx2, 24, max2_avx2},
 #endif
-    {"generic", kernel_generic, 1, dw3_generic, NULL, 0},
+    {"generic", kernel_generic, 1, dw3_generic, pw_generic, GENERIC_COLS, max2_generic},
 };
 #define NUM_SETS (int)(sizeof sets / sizeof sets[0])
 

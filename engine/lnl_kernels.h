@@ -24,25 +24,33 @@ typedef void (*lnl_tile_fn)(const float *const *ind, int taps, int kc, const flo
                             int nblk, const float *bias, float *out, size_t ocs, int mr, int ncols,
                             int relu);
 
-/* Output rows [r0, r1) of out = bias + 3x3 "same" convolution of one h x w plane
- * (taps k[9]), with an optional ReLU. */
+/* Output rows [r0, r1) (each ow wide) of out = bias + 3x3 convolution of one h x w plane
+ * (taps k[9]) with stride 1 or 2 and zero padding 0 or 1, with an optional ReLU: output
+ * pixel (y, x) reads input rows y * stride - pad + 0..2, columns x * stride - pad + 0..2. */
 typedef void (*lnl_dw3_fn)(const float *in, int h, int w, const float *k, float bias, int relu,
-                           float *out, int r0, int r1);
+                           float *out, int ow, int stride, int pad, int r0, int r1);
 
-/* out[o][p] = bias[o] + sum_c wt[o][c] in[c][p] (+ ReLU) for mr <= LNL_PW_ROWS output
- * channels (rows of wt cin apart, planes npix apart) and np pixels from p0; np <= the
- * set's pw_block. */
-typedef void (*lnl_pw_fn)(const float *wt, const float *bias, int cin, int mr, const float *in,
-                          size_t npix, float *out, size_t p0, int np, int relu);
-#define LNL_PW_ROWS 6
+/* Pointwise products on packed panels: a panel holds k rows (input channels, or taps of a
+ * convolution) of the set's pw_cols pixels each, row c at panel + c * pw_cols. For
+ * mr <= LNL_PW_ROWS output channels (weight rows ldw floats apart, bias NULL for none):
+ *   out[i * ldo + j] = bias[i] + sum_c wt[i * ldw + c] * panel[c * pw_cols + j] (+ ReLU)
+ * for j < np <= pw_cols. Columns np.. of the panel are read but not stored. */
+typedef void (*lnl_pw_fn)(const float *wt, size_t ldw, const float *bias, int mr, int k,
+                          const float *panel, float *out, size_t ldo, int np, int relu);
+#define LNL_PW_ROWS 4
+#define LNL_PW_MAX_COLS 48 /* the widest set's pw_cols */
+
+/* out[x] = max(r0[2x], r0[2x + 1], r1[2x], r1[2x + 1]) for x < n: one row of a 2x2 max-pool. */
+typedef void (*lnl_max2_fn)(const float *r0, const float *r1, int n, float *out);
 
 typedef struct lnl_kernel_set {
   const char *name;
   lnl_tile_fn tile;
   int tile_blocks; /* blocks of LNL_TILE_COLS channels per tile call: 1 or 2 */
   lnl_dw3_fn dw3;
-  lnl_pw_fn pw; /* NULL: the set has none, pointwise products go to BLAS */
-  int pw_block; /* pixels per pw call */
+  lnl_pw_fn pw;
+  int pw_cols; /* pixels of a pw panel: three vectors */
+  lnl_max2_fn max2;
 } lnl_kernel_set;
 
 /* The set in use: the one lnl_kernels_select chose last, else $LNL_KERNEL when this CPU

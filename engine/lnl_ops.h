@@ -15,8 +15,15 @@ size_t lnl_conv_scratch(const lnl_conv *conv, int h, int w);
 void lnl_conv2d(const lnl_conv *conv, const float *in, int h, int w, float *out, float *scratch,
                 int relu, lnl_parallel *par);
 
-/* k x k window, given stride, no padding, floor mode (PyTorch's default). */
-void lnl_maxpool2d(const float *in, int c, int h, int w, int k, int stride, float *out);
+/* k x k window, given stride, no padding, floor mode (PyTorch's default); channels split
+ * over par's threads (par may be NULL). */
+void lnl_maxpool2d(const float *in, int c, int h, int w, int k, int stride, float *out,
+                   lnl_parallel *par);
+
+/* out[c][2h][2w] = high[c][y][x] + low[c][y / 2][x / 2]: nearest x2 upsampling of low (c x h
+ * x w) added to high (c x 2h x 2w); out may be high. */
+void lnl_upsample2_add(const float *low, int c, int h, int w, const float *high, float *out,
+                       lnl_parallel *par);
 
 /* Zero padding: out is c x (h + top + bottom) x (w + left + right). */
 void lnl_pad2d(const float *in, int c, int h, int w, int top, int left, int bottom, int right,

@@ -483,7 +483,7 @@ static void test_pool(void) {
     float *out = nan_buf(nout);
     char what[96];
     ref_pool(in, c, h, w, k, s, 1, want);
-    lnl_maxpool2d(in, c, h, w, k, s, out);
+    lnl_maxpool2d(in, c, h, w, k, s, out, NULL);
     snprintf(what, sizeof what, "maxpool2d c=%d %dx%d k=%d s=%d", c, h, w, k, s);
     expect_close(what, out, want, nout, 0.0);
     free(out);
