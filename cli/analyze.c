@@ -62,32 +62,25 @@ static char *crop_path(const char *dir, const char *file, int image, int face) {
   return path;
 }
 
-/* Writes each face's aligned crop; returns 0 after reporting a crop it could not write. */
-static int save_crops(const char *dir, const char *file, int image, const lnl_model *model,
-                      const lnl_image *img, const lnl_face_analysis *res, int n) {
-  int side = lnl_model_crop_side(model), ok = 1;
-  uint8_t *rgb = malloc((size_t)side * side * 3);
-  for (int i = 0; i < n; i++) {
-    char *path = crop_path(dir, file, image, i), why[512];
-    float m[6];
-    lnl_error err = {0};
-    if (!rgb || !path) {
-      fprintf(stderr, "lnlfer: %s: out of memory for its crops\n", file);
-      free(path);
-      ok = 0;
-      break;
-    }
-    if (lnl_align(model, img, &res[i].face, rgb, m, &err) != LNL_OK) {
-      fprintf(stderr, "lnlfer: cannot write %s: %s\n", path, err.message);
-      ok = 0;
-    } else if (!cli_image_write(path, rgb, side, side, (size_t)side * 3, why, sizeof why)) {
-      fprintf(stderr, "lnlfer: %s: %s\n", path, why);
-      ok = 0;
-    }
-    free(path);
+/* Where lnl_analyze_with_crops's crops of one image go. */
+typedef struct crop_saver {
+  const char *dir, *file;
+  int image;
+  int failed; /* a crop could not be written (reported) */
+} crop_saver;
+
+/* Writes face `face`'s aligned crop, as the engine classified it. */
+static void save_crop(void *user, int face, const uint8_t *rgb, int side) {
+  crop_saver *c = user;
+  char *path = crop_path(c->dir, c->file, c->image, face), why[512];
+  if (!path) {
+    fprintf(stderr, "lnlfer: %s: out of memory for its crops\n", c->file);
+    c->failed = 1;
+  } else if (!cli_image_write(path, rgb, side, side, (size_t)side * 3, why, sizeof why)) {
+    fprintf(stderr, "lnlfer: %s: %s\n", path, why);
+    c->failed = 1;
   }
-  free(rgb);
-  return ok;
+  free(path);
 }
 
 /* --crops DIR must name a folder lnlfer can write into: checked once, before any work. */
@@ -130,7 +123,9 @@ static int analyze_one(const char *path, const lnl_image *img, void *data) {
   lnl_face_analysis *res = NULL;
   int n = 0;
   lnl_error err = {0};
-  if (lnl_analyze(e->ctx, e->detector, img, &e->detect, &res, &n, &err) != LNL_OK) {
+  crop_saver saver = {r->crops, path, r->crops ? image_index(r, path) : 0, 0};
+  if (lnl_analyze_with_crops(e->ctx, e->detector, img, &e->detect, r->crops ? save_crop : NULL,
+                             &saver, &res, &n, &err) != LNL_OK) {
     fprintf(stderr, "lnlfer: %s: %s\n", path, err.message);
     return CLI_EXIT_FAILED;
   }
@@ -144,9 +139,8 @@ static int analyze_one(const char *path, const lnl_image *img, void *data) {
   } else {
     for (int k = 0; k < n; k++) csv_face(e->model, path, k, &res[k]);
   }
-  int ok = !r->crops || save_crops(r->crops, path, image_index(r, path), e->model, img, res, n);
   free(res);
-  if (!ok) return CLI_EXIT_FAILED;
+  if (saver.failed) return CLI_EXIT_FAILED;
   if (n > 0) return CLI_EXIT_OK;
   cli_note_no_face(path);
   return CLI_EXIT_NO_FACE;

@@ -630,7 +630,7 @@ lnl_status lnl_detect_on(const lnl_detector *d, const lnl_image *img, const lnl_
   lnl_detect_cluster *clusters = NULL;
   int n = 0;
   lnl_status s = detect_clusters(d, img, opt, par, hook, &clusters, &n, err);
-  if (s || n == 0) return s;
+  if (s || n <= 0) return s; /* (n < 0 never: said for gcc -O3's allocation-size check) */
   lnl_face *out = malloc(sizeof *out * (size_t)n);
   if (!out) {
     free(clusters);

@@ -132,7 +132,7 @@ lnl_status lnl_context_new(const lnl_model *model, int threads, lnl_context **ou
   ctx->num_lanes = model ? 1 : 0;
   ctx->model = model;
   ctx->par.threads = threads;
-  lnl_parallel_start(&ctx->par); /* without workers, each step creates its threads */
+  lnl_parallel_start(&ctx->par); /* the context's only threads (none: all on the caller's) */
   *out = ctx;
   return LNL_OK;
 }

@@ -1,5 +1,6 @@
 #include "lnl_net.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,68 +9,86 @@
 
 /* ---- the network, one row per layer ----
  * In the order the weights file's tensors are bound (the first missing one is reported):
- *   id, tensor name prefix, kind, input and output channels, kernel side, groups, and the
- *   side of the square map it runs on (multiply-add count).
+ *   id, tensor name prefix, kind, input and output channels, kernel side, groups, the
+ *   cells of the map it runs on (multiply-add count), and the buffers (lnl_net.h) it reads
+ *   and writes, which the rows size: each buffer is as large as the largest use of it.
  * For a linear layer the kernel column is how many cells its input has (1: a vector;
  * more: a pooled map, flattened channel-major by the model, reordered to channels-last
- * at load) and the side column how often it runs per face. A layer whose output width is
- * 0 is not part of this configuration. The expressions read the locals of describe(). */
+ * at load) and the cells column how often it runs per face (its buffers hold one run).
+ * A layer whose output width is 0 is not part of this configuration. The expressions read
+ * the locals of describe(). */
 /* clang-format off */
-#define LNL_NET_LAYERS(X)                                                                         \
-  /* U-Net encoder: two 3x3 convolutions per level, max pooling between levels */                 \
-  X(ENC0_0,      "unet.enc0.0",              CONV_BN,     in_ch,         w[0],      3,     1, S)  \
-  X(ENC0_1,      "unet.enc0.1",              CONV_BN,     w[0],          w[0],      3,     1, S)  \
-  X(ENC1_0,      "unet.enc1.0",              CONV_BN,     w[0],          w[1],      3,     1, S2) \
-  X(ENC1_1,      "unet.enc1.1",              CONV_BN,     w[1],          w[1],      3,     1, S2) \
-  X(ENC2_0,      "unet.enc2.0",              CONV_BN,     w[1],          w[2],      3,     1, S4) \
-  X(ENC2_1,      "unet.enc2.1",              CONV_BN,     w[2],          w[2],      3,     1, S4) \
-  X(ENC3_0,      "unet.enc3.0",              CONV_BN,     w[2],          w[3],      3,     1, S8) \
-  X(ENC3_1,      "unet.enc3.1",              CONV_BN,     w[3],          w[3],      3,     1, S8) \
-  /* decoder: a 1x1 "up" convolution (counted at the upsampled side, as the model runs            \
-   * it), then a 3x3 over [up, skip] */                                                           \
-  X(UP2,         "unet.up2",                 CONV_BN,     w[3],          d[0],      1,     1, S4) \
-  X(DEC2,        "unet.dec2",                CONV_BN,     d[0] + w[2],   d[0],      3,     1, S4) \
-  X(UP1,         "unet.up1",                 CONV_BN,     d[0],          d[1],      1,     1, S2) \
-  X(DEC1,        "unet.dec1",                CONV_BN,     d[1] + w[1],   fch,       3,     1, S2) \
-  /* the R local nets as grouped convolutions, one group per region */                            \
-  X(LOCAL1,      "local.conv1",              CONV_BN,     R * fch,       R * lw,    3,     R, rw) \
-  X(LOCAL2,      "local.conv2",              CONV_BN,     R * lw,        R * lw,    3,     R, rw2) \
-  /* non-local block: theta, phi and g run as one convolution, their view side by side */         \
-  X(THETA,       "nonlocal_net.theta",       QKV_PART,    fch,           inner,     1,     1, n)  \
-  X(PHI,         "nonlocal_net.phi",         QKV_PART,    fch,           inner,     1,     1, n)  \
-  X(G,           "nonlocal_net.g",           QKV_PART,    fch,           inner,     1,     1, n)  \
-  X(QKV,         NULL,                       QKV_VIEW,    fch,           3 * inner, 1,     1, n)  \
-  X(NL_ATTEND,   NULL,                       ATTENTION,   inner,         inner,     0,     0, n)  \
-  X(NL_OUT,      "nonlocal_net.out",         CONV_OUT_BN, inner,         fch,       1,     1, n)  \
-  X(SCORE1,      "nonlocal_net.score1",      LINEAR,      fch,           hidden,    1,     0, R)  \
-  X(SCORE2,      "nonlocal_net.score2",      LINEAR,      hidden,        1,         1,     0, R)  \
-  /* fusion */                                                                                    \
-  X(CLASSIFIER,  "classifier",               LINEAR,      lw + global_w, classes,   1,     0, 1)  \
-  X(GLOBAL_FC,   "global_fc",                LINEAR,      w[3] * cells,  gh,        cells, 0, 1)  \
-  X(REGION_BIAS, "nonlocal_net.region_bias", VECTOR,      R,             R,         0,     0, 0)
+#define LNL_NET_LAYERS(X)                                                                                           \
+  /* U-Net encoder: two 3x3 convolutions per level, max pooling between levels */                                   \
+  X(ENC0_0,      "unet.enc0.0",              CONV_BN,     in_ch,         w[0],      3,     1, A0,  x,      t)       \
+  X(ENC0_1,      "unet.enc0.1",              CONV_BN,     w[0],          w[0],      3,     1, A0,  t,      e0)      \
+  X(ENC1_0,      "unet.enc1.0",              CONV_BN,     w[0],          w[1],      3,     1, A1,  pool,   t)       \
+  X(ENC1_1,      "unet.enc1.1",              CONV_BN,     w[1],          w[1],      3,     1, A1,  t,      cat1)    \
+  X(ENC2_0,      "unet.enc2.0",              CONV_BN,     w[1],          w[2],      3,     1, A2,  pool,   t)       \
+  X(ENC2_1,      "unet.enc2.1",              CONV_BN,     w[2],          w[2],      3,     1, A2,  t,      cat2)    \
+  X(ENC3_0,      "unet.enc3.0",              CONV_BN,     w[2],          w[3],      3,     1, A3,  pool,   t)       \
+  X(ENC3_1,      "unet.enc3.1",              CONV_BN,     w[3],          w[3],      3,     1, A3,  t,      e3)      \
+  /* decoder: a 1x1 "up" convolution (counted at the upsampled side, as the model runs                              \
+   * it; the engine runs it below, then upsamples into the concatenation), then a 3x3 over                          \
+   * [up, skip] */                                                                                                  \
+  X(UP2,         "unet.up2",                 CONV_UP,     w[3],          d[0],      1,     1, A2,  e3,     u2)      \
+  X(DEC2,        "unet.dec2",                CONV_BN,     d[0] + w[2],   d[0],      3,     1, A2,  cat2,   d2)      \
+  X(UP1,         "unet.up1",                 CONV_UP,     d[0],          d[1],      1,     1, A1,  d2,     u1)      \
+  X(DEC1,        "unet.dec1",                CONV_BN,     d[1] + w[1],   fch,       3,     1, A1,  cat1,   f)       \
+  /* the R local nets as grouped convolutions, one group per region (cut out of f by maps),                         \
+   * each region's features averaged */                                                                             \
+  X(LOCAL1,      "local.conv1",              CONV_BN,     R * fch,       R * lw,    3,     R, ra,  none,   l1)      \
+  X(LOCAL2,      "local.conv2",              CONV_BN,     R * lw,        R * lw,    3,     R, ra2, lpool,  l2)      \
+  X(LOCAL_MEAN,  NULL,                       MEAN,        R * lw,        R * lw,    0,     0, ra2, l2,     lfeat)   \
+  /* non-local block: theta, phi and g run as one convolution, their view side by side;                             \
+   * the attention's two products, scores q k^T then their mix of v */                                              \
+  X(THETA,       "nonlocal_net.theta",       QKV_PART,    fch,           inner,     1,     1, na,  none,   none)    \
+  X(PHI,         "nonlocal_net.phi",         QKV_PART,    fch,           inner,     1,     1, na,  none,   none)    \
+  X(G,           "nonlocal_net.g",           QKV_PART,    fch,           inner,     1,     1, na,  none,   none)    \
+  X(QKV,         NULL,                       QKV_VIEW,    fch,           3 * inner, 1,     1, na,  p,      qkv)     \
+  X(NL_SCORES,   NULL,                       PRODUCT,     inner,         na,        0,     0, na,  qkv,    att)     \
+  X(NL_MIX,      NULL,                       PRODUCT,     na,            inner,     0,     0, na,  att,    y)       \
+  X(NL_OUT,      "nonlocal_net.out",         CONV_OUT_BN, inner,         fch,       1,     1, na,  y,      z)       \
+  X(SCORE1,      "nonlocal_net.score1",      LINEAR,      fch,           hidden,    1,     0, R,   ctx,    hidden)  \
+  X(SCORE2,      "nonlocal_net.score2",      LINEAR,      hidden,        1,         1,     0, R,   hidden, weights) \
+  /* fusion */                                                                                                      \
+  X(CLASSIFIER,  "classifier",               LINEAR,      lw + global_w, classes,   1,     0, 1,   fused,  probs)   \
+  X(GLOBAL_FC,   "global_fc",                LINEAR,      w[3] * cells,  gh,        cells, 0, 1,   gpool,  fused)   \
+  X(REGION_BIAS, "nonlocal_net.region_bias", VECTOR,      R,             R,         0,     0, 0,   none,   weights)
 /* clang-format on */
 
 typedef enum layer_kind {
   CONV_BN,     /* PREFIX.conv.weight, batch-norm PREFIX.bn.*; packed */
+  CONV_UP,     /* a CONV_BN run on a quarter of the cells it is counted on (the decoder's up) */
   CONV_OUT_BN, /* PREFIX.weight, batch-norm PREFIX_bn.*; packed */
   QKV_PART,    /* 1x1 convolution PREFIX.weight + PREFIX.bias, run inside the view after it */
   QKV_VIEW,    /* no tensors: the three rows before it side by side; packed */
-  ATTENTION,   /* no tensors: n x n positions of the attention products */
+  PRODUCT,     /* no tensors: a product of two activations (cells x cin x cout) */
+  MEAN,        /* no tensors: each group's map averaged into one vector */
   LINEAR,      /* PREFIX.weight [out][in], PREFIX.bias */
-  VECTOR       /* one tensor of `cout` floats named PREFIX */
+  VECTOR       /* one tensor of `cout` floats named PREFIX, added to its output buffer */
 } layer_kind;
 
-#define AS_ID(id, name, kind, cin, cout, k, groups, side) id,
+#define AS_ID(id, name, kind, cin, cout, k, groups, runs_on, reads, writes) id,
 typedef enum layer_id { LNL_NET_LAYERS(AS_ID) NUM_LAYERS } layer_id;
 #undef AS_ID
 _Static_assert(NUM_LAYERS <= LNL_NET_MAX_LAYERS, "LNL_NET_MAX_LAYERS is too small");
 _Static_assert(PHI == THETA + 1 && G == THETA + 2 && QKV == THETA + 3,
                "the QKV view follows its three parts");
 
+/* The buffers of lnl_net_scratch by name (BUF_x ...), and where each lies in the struct. */
+#define AS_BUF(name) BUF_##name,
+typedef enum buffer_id { BUF_none, LNL_NET_BUFFERS(AS_BUF) NUM_BUFFERS } buffer_id;
+#undef AS_BUF
+#define AS_OFFSET(name) offsetof(lnl_net_scratch, name),
+static const size_t buffer_offset[NUM_BUFFERS] = {0, LNL_NET_BUFFERS(AS_OFFSET)};
+#undef AS_OFFSET
+
 typedef struct layer_desc {
   const char *name;
   layer_kind kind;
-  int cin, cout, k, groups, side;
+  int cin, cout, k, groups, cells;
+  buffer_id in, out;
 } layer_desc;
 
 /* Width of the global feature that joins the fused local features. */
@@ -81,19 +100,20 @@ static int global_width(const lnl_config *c) {
 static void describe(const lnl_config *c, layer_desc *out) {
   const int *w = c->widths, *d = c->dec_widths;
   int S = c->input_size, in_ch = c->input_channels, R = c->num_regions;
-  int S2 = S >> 1, S4 = S >> 2, S8 = S >> 3; /* the U-Net levels' sides */
-  int fch = c->feature_channels, lw = c->local_width, rw = c->regions[0][2], rw2 = rw / 2;
-  int inner = c->nonlocal_inner, n = c->feature_size / c->nonlocal_pool;
+  int A0 = S * S, A1 = A0 / 4, A2 = A0 / 16, A3 = A0 / 64; /* the U-Net levels' cells */
+  int fch = c->feature_channels, lw = c->local_width;
+  int ra = c->regions[0][2] * c->regions[0][3], ra2 = ra / 4; /* a region's cells */
+  int inner = c->nonlocal_inner, n = c->feature_size / c->nonlocal_pool, na = n * n;
   int hidden = c->attention_hidden, classes = c->num_classes, global_w = global_width(c);
   int cells = c->global_pool * c->global_pool, gh = c->global_hidden;
-#define AS_DESC(id, name, kind, cin, cout, k, groups, side) \
-  out[id] = (layer_desc){name, kind, cin, cout, k, groups, side};
+#define AS_DESC(id, name, kind, cin, cout, k, groups, runs_on, reads, writes) \
+  out[id] = (layer_desc){name, kind, cin, cout, k, groups, runs_on, BUF_##reads, BUF_##writes};
   LNL_NET_LAYERS(AS_DESC)
 #undef AS_DESC
 }
 
 static int is_packed(layer_kind kind) {
-  return kind == CONV_BN || kind == CONV_OUT_BN || kind == QKV_VIEW;
+  return kind == CONV_BN || kind == CONV_UP || kind == CONV_OUT_BN || kind == QKV_VIEW;
 }
 
 /* Binds tensors by name, checking dtype and shape, and remembers which were used. */
@@ -211,21 +231,22 @@ static lnl_status bind_linear(loader *L, lnl_linear *lin, const char *prefix, in
   return s ? s : take1(L, prefix, "bias", out, &lin->bias);
 }
 
-static uint64_t conv_macs(const lnl_conv *c, int side) {
-  uint64_t o = (uint64_t)lnl_conv_out_size(side, c->kh, c->stride, c->pad);
-  return (uint64_t)c->cout * o * o * (uint64_t)(c->cin / c->groups) * c->kh * c->kw;
+static uint64_t conv_macs(const lnl_conv *c, int cells) {
+  /* stride 1, padding k / 2: as many output cells as input cells */
+  return (uint64_t)c->cout * (uint64_t)cells * (uint64_t)(c->cin / c->groups) * c->kh * c->kw;
 }
 
 /* Multiply-adds of one row, once bound. */
 static uint64_t layer_macs(const layer_desc *d, const lnl_layer *l) {
-  uint64_t cells = (uint64_t)d->side * (uint64_t)d->side;
   switch (d->kind) {
   case CONV_BN:
+  case CONV_UP:
   case CONV_OUT_BN:
-  case QKV_PART: return conv_macs(&l->conv, d->side);
-  case ATTENTION: return 2ull * cells * cells * (uint64_t)d->cin; /* q k^T, then att v */
-  case LINEAR: return (uint64_t)d->side * (uint64_t)l->linear.in * (uint64_t)l->linear.out;
+  case QKV_PART: return conv_macs(&l->conv, d->cells);
+  case PRODUCT: return (uint64_t)d->cells * (uint64_t)d->cin * (uint64_t)d->cout;
+  case LINEAR: return (uint64_t)d->cells * (uint64_t)l->linear.in * (uint64_t)l->linear.out;
   case QKV_VIEW: /* counted in its parts */
+  case MEAN:
   case VECTOR: return 0;
   }
   return 0;
@@ -269,7 +290,8 @@ static lnl_status merge_view(loader *L, lnl_conv *view, const lnl_layer *part) {
 static lnl_status bind_layer(loader *L, const layer_desc *d, lnl_layer *l) {
   char wname[128], bn[128];
   switch (d->kind) {
-  case CONV_BN: return bind_convbn(L, &l->conv, d->name, d->cin, d->cout, d->k, d->groups);
+  case CONV_BN:
+  case CONV_UP: return bind_convbn(L, &l->conv, d->name, d->cin, d->cout, d->k, d->groups);
   case CONV_OUT_BN:
     snprintf(wname, sizeof wname, "%s.weight", d->name);
     snprintf(bn, sizeof bn, "%s_bn", d->name);
@@ -284,7 +306,8 @@ static lnl_status bind_layer(loader *L, const layer_desc *d, lnl_layer *l) {
     return take(L, d->name, 1, &len, &l->vector);
   }
   case QKV_VIEW:
-  case ATTENTION: return LNL_OK;
+  case PRODUCT:
+  case MEAN: return LNL_OK;
   }
   return LNL_OK;
 }
@@ -339,57 +362,36 @@ void lnl_net_free(lnl_net *net) {
   net->num_owned = 0;
 }
 
-static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+/* Floats of a row's input (output: 1) or output buffer. */
+static size_t row_floats(const layer_desc *d, int output) {
+  size_t channels = (size_t)(output ? d->cout : d->cin), cells = (size_t)d->cells;
+  switch (d->kind) {
+  case CONV_UP: return channels * (cells / 4); /* runs before the upsampling */
+  case LINEAR:                                 /* one run */
+  case VECTOR: return channels;
+  case MEAN: return output ? channels : channels * cells;
+  default: return channels * cells;
+  }
+}
 
-/* The buffers of one face's forward pass: with block NULL, only their total size in floats;
- * else points s's buffers into block. */
+/* The buffers of one face's forward pass, sized by the rows that use them, in the order of
+ * LNL_NET_BUFFERS: with block NULL, only their total size in floats; else points s's buffers
+ * into block. */
 static size_t plan_scratch(const lnl_net *net, lnl_net_scratch *s, float *block) {
-  const lnl_config *c = &net->cfg;
-  const int *w = c->widths, *d = c->dec_widths;
-  size_t S = (size_t)c->input_size, R = (size_t)c->num_regions, fch = (size_t)c->feature_channels;
-  size_t L = (size_t)c->local_width, in = (size_t)c->nonlocal_inner;
-  size_t reg = (size_t)c->regions[0][2] * (size_t)c->regions[0][3];
-  size_t n =
-      (size_t)(c->feature_size / c->nonlocal_pool) * (size_t)(c->feature_size / c->nonlocal_pool);
-  size_t area[4] = {S * S, S * S / 4, S * S / 16, S * S / 64};
-  size_t tmp = 0, pool = 0;
-  for (int l = 0; l < 4; l++) tmp = max_size(tmp, (size_t)w[l] * area[l]);
-  for (int l = 1; l < 4; l++) pool = max_size(pool, (size_t)w[l - 1] * area[l]);
-  struct {
-    float **ptr;
-    size_t count;
-  } plan[] = {
-      {&s->x, (size_t)c->input_channels * area[0]},
-      {&s->t, tmp},
-      {&s->e0, (size_t)w[0] * area[0]},
-      {&s->pool, pool},
-      {&s->cat1, (size_t)(d[1] + w[1]) * area[1]},
-      {&s->cat2, (size_t)(d[0] + w[2]) * area[2]},
-      {&s->e3, (size_t)w[3] * area[3]},
-      {&s->u2, (size_t)d[0] * area[3]},
-      {&s->d2, (size_t)d[0] * area[2]},
-      {&s->u1, (size_t)d[1] * area[2]},
-      {&s->f, fch * area[1]},
-      {&s->l1, R * L * reg},
-      {&s->lpool, R * L * reg / 4},
-      {&s->l2, R * L * reg / 4},
-      {&s->lfeat, R * L},
-      {&s->p, fch * n},
-      {&s->qkv, 3 * in * n},
-      {&s->att, n * n},
-      {&s->y, in * n},
-      {&s->z, fch * n},
-      {&s->ctx, R * fch},
-      {&s->hidden, (size_t)c->attention_hidden},
-      {&s->gpool, (size_t)w[3] * (size_t)(c->global_pool * c->global_pool)},
-      {&s->fused, L + (size_t)global_width(c)},
-      {&s->probs, (size_t)c->num_classes},
-      {&s->weights, R},
-  };
+  layer_desc desc[NUM_LAYERS];
+  describe(&net->cfg, desc);
+  size_t floats[NUM_BUFFERS] = {0};
+  for (int i = 0; i < NUM_LAYERS; i++) {
+    const layer_desc *d = &desc[i];
+    if (!d->cout) continue; /* not part of this configuration */
+    size_t in = row_floats(d, 0), out = row_floats(d, 1);
+    if (in > floats[d->in]) floats[d->in] = in;
+    if (out > floats[d->out]) floats[d->out] = out;
+  }
   size_t total = 0;
-  for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
-    if (block) *plan[i].ptr = block + total;
-    total += (plan[i].count + 15) & ~(size_t)15;
+  for (int b = BUF_none + 1; b < NUM_BUFFERS; b++) {
+    if (block) *(float **)((char *)s + buffer_offset[b]) = block + total;
+    total += (floats[b] + 15) & ~(size_t)15;
   }
   return total;
 }

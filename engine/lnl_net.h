@@ -1,6 +1,7 @@
 /* LNLNet: the graph of tools/train/model.py, built from an lnl_config and the
  * tensors of a weights file. Every layer is described once, in the table at the top of
- * lnl_net.c; binding, packing, freeing and the multiply-add count follow from it. */
+ * lnl_net.c; binding, packing, freeing, the buffer plan and the multiply-add count follow
+ * from it. */
 #ifndef LNL_NET_H
 #define LNL_NET_H
 
@@ -36,13 +37,22 @@ typedef struct lnl_net {
   int num_owned;
 } lnl_net;
 
-/* Buffers for the forward pass of one face; feature maps are channels-last. */
+/* The buffers of one face's forward pass (feature maps channels-last), in the order they lie
+ * in one allocation; the layer table in lnl_net.c names the ones each layer reads and writes,
+ * and their sizes follow from it. probs and weights are the outputs: [num_classes],
+ * [num_regions]. */
+/* clang-format off */
+#define LNL_NET_BUFFERS(B)                                                                      \
+  B(x) B(t) B(e0) B(pool) B(cat1) B(cat2) B(e3) B(u2) B(d2) B(u1) B(f) B(l1) B(lpool) B(l2)    \
+  B(lfeat) B(p) B(qkv) B(att) B(y) B(z) B(ctx) B(hidden) B(gpool) B(fused) B(probs) B(weights)
+/* clang-format on */
+
 typedef struct lnl_net_scratch {
   float *block; /* all buffers below live in this one allocation */
-  float *x, *t, *e0, *pool, *cat1, *cat2, *e3, *u2, *d2, *u1, *f, *l1, *lpool, *l2, *lfeat;
-  float *p, *qkv, *att, *y, *z, *ctx, *hidden, *gpool, *fused;
-  float *probs, *weights; /* outputs: [num_classes], [num_regions] */
-  lnl_map *in, *out;      /* num_regions maps: the images of one grouped convolution */
+#define LNL_NET_BUFFER_FIELD(name) float *name;
+  LNL_NET_BUFFERS(LNL_NET_BUFFER_FIELD)
+#undef LNL_NET_BUFFER_FIELD
+  lnl_map *in, *out; /* num_regions maps: the images of one grouped convolution */
   int *group;
 } lnl_net_scratch;
 

@@ -40,8 +40,9 @@ struct lnl_pool {
   _Atomic uint64_t ticket;
   atomic_int done; /* tasks of the current job that have finished */
   atomic_int stop;
-  void (*task)(void *arg, int i); /* the current job */
+  void (*task)(void *arg, int i); /* the current job: tasks first + [0, n) */
   void *arg;
+  int first;
 };
 
 static void cpu_relax(void) {
@@ -92,7 +93,7 @@ static void claim_tasks(lnl_pool *p, uint32_t gen) {
                                                memory_order_acquire))
       continue; /* t now holds the current ticket */
     /* the job cannot end (and its task and arg change) before this task is done */
-    p->task(p->arg, (int)TICKET_I(t));
+    p->task(p->arg, p->first + (int)TICKET_I(t));
     int n = (int)TICKET_N(t);
     if (atomic_fetch_add_explicit(&p->done, 1, memory_order_acq_rel) == n - 1) {
       pthread_mutex_lock(&p->mu);
@@ -118,11 +119,13 @@ static void *worker(void *arg) {
   }
 }
 
-static void pool_run(lnl_pool *p, int n, void (*task)(void *arg, int i), void *arg) {
+/* Runs tasks first .. first + n - 1 (n <= MAX_POOL_TASKS) on the workers and the caller. */
+static void pool_run(lnl_pool *p, int n, int first, void (*task)(void *arg, int i), void *arg) {
   uint32_t gen = TICKET_GEN(atomic_load_explicit(&p->ticket, memory_order_relaxed)) + 1;
   if (gen == 0) gen = 1; /* 0 is the workers' initial "seen" */
   p->task = task;
   p->arg = arg;
+  p->first = first;
   atomic_store_explicit(&p->done, 0, memory_order_relaxed);
   pthread_mutex_lock(&p->mu);
   atomic_store_explicit(&p->ticket, TICKET(gen, n, 0), memory_order_release);
@@ -136,39 +139,15 @@ static void pool_run(lnl_pool *p, int n, void (*task)(void *arg, int i), void *a
   }
 }
 
-typedef struct thread_job {
-  void (*task)(void *arg, int i);
-  void *arg;
-  int n;
-  atomic_int next; /* the next task index to take */
-} thread_job;
-
-static void *job_thread(void *arg) {
-  thread_job *j = arg;
-  int i;
-  while ((i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->n)
-    j->task(j->arg, i);
-  return NULL;
-}
-
 void lnl_parallel_for(lnl_parallel *par, int n, void (*task)(void *arg, int i), void *arg) {
-  int threads = par ? par->threads : 1;
-  if (threads > MAX_THREADS) threads = MAX_THREADS;
-  if (threads > n) threads = n;
-  if (threads <= 1) {
+  lnl_pool *p = par ? par->pool : NULL;
+  if (!p || n <= 1) { /* no pool: every task on the caller's thread */
     for (int i = 0; i < n; i++) task(arg, i);
-  } else if (par->pool && n <= MAX_POOL_TASKS) {
-    pool_run(par->pool, n, task, arg);
-  } else {
-    thread_job j = {task, arg, n, 0};
-    pthread_t tids[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    for (int t = 0; t < threads - 1; t++)
-      started[t] = pthread_create(&tids[t], NULL, job_thread, &j) == 0;
-    job_thread(&j); /* also takes every task a thread could not be started for */
-    for (int t = 0; t < threads - 1; t++)
-      if (started[t]) pthread_join(tids[t], NULL);
+    return;
   }
+  /* more tasks than one ticket counts: the pool runs them as several jobs, one after another */
+  for (int first = 0; first < n; first += MAX_POOL_TASKS)
+    pool_run(p, n - first < MAX_POOL_TASKS ? n - first : MAX_POOL_TASKS, first, task, arg);
 }
 
 int lnl_parallel_threads_for(const lnl_parallel *par, double macs) {
@@ -193,11 +172,11 @@ int lnl_parallel_start(lnl_parallel *par) {
   for (; p->workers < want; p->workers++)
     if (pthread_create(&p->tids[p->workers], NULL, worker, p) != 0) break;
   par->pool = p;
-  if (p->workers < want) { /* fewer threads than asked: stop them, create per step */
-    lnl_parallel_stop(par);
-    return 0;
-  }
-  return 1;
+  /* fewer workers than asked: the ones there are take the tasks (the work is still split
+   * for par->threads, so results do not depend on how many started); none: no pool */
+  int all = p->workers == want;
+  if (p->workers == 0) lnl_parallel_stop(par);
+  return all;
 }
 
 void lnl_parallel_stop(lnl_parallel *par) {

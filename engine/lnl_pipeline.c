@@ -100,10 +100,17 @@ static lnl_status align_from_patch(const lnl_model *model, const lnl_source *src
   return LNL_OK;
 }
 
-/* Aligns and preprocesses every face, then classifies them a context's worth at a time. */
+/* Where each face's aligned crop goes (lnl_analyze_with_crops). */
+typedef struct crop_sink {
+  void (*crop)(void *user, int face, const uint8_t *rgb, int side);
+  void *user;
+} crop_sink;
+
+/* Aligns and preprocesses every face (its crop to `sink` when there is one), then classifies them a
+ * context's worth at a time. */
 static lnl_status classify_faces(lnl_context *ctx, const lnl_source *src, const lnl_image *view,
-                                 int refine, lnl_face_analysis *res, int n, progress_state *p,
-                                 lnl_error *err) {
+                                 int refine, const crop_sink *sink, lnl_face_analysis *res, int n,
+                                 progress_state *p, lnl_error *err) {
   const lnl_model *model = lnl_context_model(ctx);
   int side = lnl_model_crop_side(model);
   size_t in = lnl_model_input_floats(model);
@@ -122,6 +129,7 @@ static lnl_status classify_faces(lnl_context *ctx, const lnl_source *src, const 
     s = refine ? align_from_patch(model, src, &res[i], crop, err)
                : lnl_align(model, view, &res[i].face, crop, res[i].crop_to_image, err);
     lnl_image c = {crop, side, side, (size_t)side * 3};
+    if (!s && sink && sink->crop) sink->crop(sink->user, i, crop, side);
     if (!s) s = lnl_model_preprocess(model, &c, inputs + (size_t)i * in, err);
   }
   int group = lnl_context_threads(ctx);
@@ -146,11 +154,12 @@ static lnl_status classify_faces(lnl_context *ctx, const lnl_source *src, const 
 }
 
 /* The pipeline; `direct` is the source's pixels when they are in memory (then used as they
- * are), else NULL. */
+ * are), else NULL; `sink` NULL or where the aligned crops go. */
 static lnl_status analyze(lnl_context *ctx, const lnl_detector *det, const lnl_source *src,
-                          const lnl_image *direct, const lnl_detect_options *opt,
-                          lnl_progress_func progress_func, void *progress_user,
-                          lnl_face_analysis **out, int *count, lnl_error *err) {
+                          const lnl_image *direct, const crop_sink *sink,
+                          const lnl_detect_options *opt, lnl_progress_func progress_func,
+                          void *progress_user, lnl_face_analysis **out, int *count,
+                          lnl_error *err) {
   if (!ctx || !lnl_context_model(ctx) || !det || !src || !(src->read || direct) || !out || !count)
     return lnl_fail(err, LNL_ERR_ARGUMENT, "lnl_analyze: bad arguments");
   *out = NULL;
@@ -210,7 +219,7 @@ static lnl_status analyze(lnl_context *ctx, const lnl_detector *det, const lnl_s
     res = calloc((size_t)kept, sizeof *res);
     if (!res) s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory analysing %d faces", kept);
     for (int i = 0; i < kept && !s; i++) res[i].face = faces[i];
-    if (!s) s = classify_faces(ctx, src, &view, sx < 1.0 || sy < 1.0, res, kept, &p, err);
+    if (!s) s = classify_faces(ctx, src, &view, sx < 1.0 || sy < 1.0, sink, res, kept, &p, err);
   }
   free(faces);
   free(pixels);
@@ -228,7 +237,7 @@ lnl_status lnl_analyze_source(lnl_context *ctx, const lnl_detector *det, const l
                               const lnl_detect_options *opt, lnl_progress_func progress,
                               void *progress_user, lnl_face_analysis **out, int *count,
                               lnl_error *err) {
-  return analyze(ctx, det, src, NULL, opt, progress, progress_user, out, count, err);
+  return analyze(ctx, det, src, NULL, NULL, opt, progress, progress_user, out, count, err);
 }
 
 lnl_status lnl_context_detect(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
@@ -238,13 +247,29 @@ lnl_status lnl_context_detect(lnl_context *ctx, const lnl_detector *det, const l
   return lnl_detect_on(det, img, opt, lnl_context_parallel(ctx), NULL, faces, count, err);
 }
 
-lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
-                       const lnl_detect_options *opt, lnl_face_analysis **out, int *count,
-                       lnl_error *err) {
+/* lnl_analyze and lnl_analyze_with_crops: the pipeline on an image in memory. */
+static lnl_status analyze_image(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
+                                const lnl_detect_options *opt,
+                                void (*crop)(void *user, int face, const uint8_t *rgb, int side),
+                                void *user, lnl_face_analysis **out, int *count, lnl_error *err) {
   if (out) *out = NULL;
   if (count) *count = 0;
   lnl_status s = lnl_check_image(img, err);
   if (s) return s;
   lnl_source src = {NULL, img->width, img->height, NULL, NULL}; /* never read: `direct` */
-  return analyze(ctx, det, &src, img, opt, NULL, NULL, out, count, err);
+  crop_sink sink = {crop, user};
+  return analyze(ctx, det, &src, img, &sink, opt, NULL, NULL, out, count, err);
+}
+
+lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
+                       const lnl_detect_options *opt, lnl_face_analysis **out, int *count,
+                       lnl_error *err) {
+  return analyze_image(ctx, det, img, opt, NULL, NULL, out, count, err);
+}
+
+lnl_status lnl_analyze_with_crops(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
+                                  const lnl_detect_options *opt,
+                                  void (*crop)(void *user, int face, const uint8_t *rgb, int side),
+                                  void *user, lnl_face_analysis **out, int *count, lnl_error *err) {
+  return analyze_image(ctx, det, img, opt, crop, user, out, count, err);
 }

@@ -216,12 +216,6 @@ static gboolean build(GimpImage *image, GimpDrawable *source, const LnlferAnalys
     g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Cannot store the results on the image."));
     return FALSE;
   }
-  /* For the tests (tests/plugin): fail when all but the selection is made, to check that an
-   * aborted run leaves nothing half made. */
-  if (g_getenv("LNLFER_TEST_FAIL_ANNOTATION")) {
-    g_set_error_literal(error, GIMP_PLUG_IN_ERROR, 0, "LNLFER_TEST_FAIL_ANNOTATION is set");
-    return FALSE;
-  }
   if (s->select_faces && !select_faces(image, a)) {
     g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Cannot select the faces."));
     return FALSE;

@@ -153,21 +153,9 @@ static void lnlfer_add_arguments(GimpProcedure *procedure) {
  * plug-in (GIMP's doing); as the image is only changed after the analysis, in one undo
  * group, it is then left as it was. */
 static gboolean show_progress(lnl_stage stage, double fraction, const char *what, gpointer data) {
-  int *detector_passes = data;
-  /* For the tests (tests/plugin): cancel while the detector runs, after its first pass. */
-  if (stage == LNL_STAGE_DETECT && ++*detector_passes > 1 && g_getenv("LNLFER_TEST_CANCEL"))
-    return FALSE;
   if (what) gimp_progress_set_text(what);
   gimp_progress_update(fraction);
   return TRUE;
-}
-
-static void report_peak_memory(void) {
-  char *status = NULL;
-  if (!g_file_get_contents("/proc/self/status", &status, NULL, NULL)) return;
-  const char *hwm = strstr(status, "VmHWM:");
-  if (hwm) g_printerr("lnlfer: peak memory %ld MB\n", strtol(hwm + 6, NULL, 10) / 1024);
-  g_free(status);
 }
 
 static GimpValueArray *fail(GimpProcedure *procedure, GimpPDBStatusType status, GError *error) {
@@ -205,9 +193,7 @@ static GimpValueArray *lnlfer_run(GimpProcedure *procedure, GimpRunMode run_mode
     g_clear_pointer(&analysis, lnlfer_analysis_free);
   if (!analysis) {
     gimp_progress_init(_("Finding faces"));
-    int detector_passes = 0;
-    analysis =
-        lnlfer_analyze(&engine, drawable, &settings, show_progress, &detector_passes, &error);
+    analysis = lnlfer_analyze(&engine, drawable, &settings, show_progress, NULL, &error);
     gimp_progress_end();
   }
   lnlfer_engine_close(&engine);
@@ -230,9 +216,5 @@ static GimpValueArray *lnlfer_run(GimpProcedure *procedure, GimpRunMode run_mode
   g_free(json);
   lnlfer_analysis_free(analysis);
   if (run_mode != GIMP_RUN_NONINTERACTIVE) gimp_displays_flush();
-
-  /* For the tests (tests/plugin): the plug-in process's peak memory (VmHWM; getrusage's
-   * ru_maxrss would include GIMP's, which the process had before exec). */
-  if (g_getenv("LNLFER_REPORT_MEMORY")) report_peak_memory();
   return rv;
 }

@@ -111,6 +111,23 @@ static void expect_equal(const char *what, const float *got, const float *want, 
             bad ? (double)got[first] : 0.0, bad ? (double)want[first] : 0.0);
 }
 
+/* Started pools, one per thread count, kept for the whole run (without started workers a
+ * product split for several threads runs on the caller's thread alone). */
+static lnl_parallel pools[65];
+
+static lnl_parallel *pool_of(int threads) {
+  lnl_parallel *p = &pools[threads < 0 ? 0 : threads > 64 ? 64 : threads];
+  if (!p->threads) {
+    p->threads = threads;
+    lnl_parallel_start(p);
+  }
+  return p;
+}
+
+static void stop_pools(void) {
+  for (int i = 0; i < 65; i++) lnl_parallel_stop(&pools[i]);
+}
+
 static void note_gemm(int m, int n, int k, int threads) {
   if (threads >= 2 && (double)m * n * k >= SPLIT_MIN_MACS && n >= 32) split_seen++;
 }
@@ -171,8 +188,8 @@ static void run_conv(const char *name, const lnl_conv *conv, const conv_case *cc
   size_t nscratch = lnl_conv_scratch(conv, cc->h, cc->w);
   float *scratch = nan_buf(nscratch ? nscratch : 1);
   float *out = nan_buf(nout);
-  lnl_parallel par = {.threads = threads};
-  lnl_conv2d(conv, in, cc->h, cc->w, out, scratch, relu, &par);
+  lnl_parallel *par = pool_of(threads);
+  lnl_conv2d(conv, in, cc->h, cc->w, out, scratch, relu, par);
   char what[160];
   snprintf(what, sizeof what, "%s threads=%d", name, threads);
   expect_close(what, out, want, nout, TOL);
@@ -577,8 +594,8 @@ static void test_attention(void) {
       }
       for (int threads = 1; threads <= 2; threads++) {
         float *att = nan_buf(nn), *y = nan_buf(nd);
-        lnl_parallel par = {.threads = threads};
-        lnl_attention(q, k, v, ld, d, n, att, y, &par);
+        lnl_parallel *par = pool_of(threads);
+        lnl_attention(q, k, v, ld, d, n, att, y, par);
         char what[80];
         snprintf(what, sizeof what, "attention d=%d n=%d ld=%d threads=%d", d, n, ld, threads);
         expect_close(what, y, want, nd, TOL);
@@ -622,9 +639,9 @@ static void test_gemm_case(int ta, int tb, int m, int n, int k, int pad, float b
       want[(size_t)r * n + q] = acc;
     }
 
-  lnl_parallel par = {.threads = threads};
+  lnl_parallel *par = pool_of(threads);
   int errors_before = blas_errors;
-  lnl_gemm(&par, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+  lnl_gemm(par, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
   note_gemm(m, n, k, threads);
 
   float *got = falloc((size_t)m * n);
@@ -726,8 +743,8 @@ static void nhwc_conv_case(const nhwc_case *nc, int has_bias, int relu, int thre
     group[i] = (i * 7 + 3) % g;
   }
   float *before = copy_buf(out, osz * n);
-  lnl_parallel par = {.threads = threads};
-  lnl_pconv_run(&pc, n, im, om, g > 1 ? group : NULL, relu, &par);
+  lnl_parallel *par = pool_of(threads);
+  lnl_pconv_run(&pc, n, im, om, g > 1 ? group : NULL, relu, par);
   size_t npix = (size_t)nc->h * nc->w;
   float *chw_in = falloc((size_t)kc * npix), *chw_out = falloc((size_t)cog * npix);
   double *want = dalloc((size_t)cog * npix);
@@ -888,6 +905,7 @@ int main(void) {
   test_attention();
   test_nhwc_conv();
   test_nhwc_maps();
+  stop_pools();
   CHECK_MSG(blas_errors == 0, "%d BLAS calls with illegal arguments", (int)blas_errors);
   CHECK_MSG(split_seen > 0, "no product was large enough to split across threads");
   printf("test_ops: %d comparisons (%d split across threads), %d failed checks\n", compared,

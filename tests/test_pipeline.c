@@ -1,8 +1,8 @@
 /* The face pipeline on an image source (lnl_analyze_source): the same results as the
  * in-memory path, progress that never goes back and ends at 1, cancel at any step
  * (mid-detection included) with LNL_ERR_CANCELLED and nothing leaked, failing reads, the
- * source's face filter, large-image refinement (faces classified from patches), and a
- * detection-only context.
+ * source's face filter, large-image refinement (faces classified from patches), the aligned
+ * crops handed out (lnl_analyze_with_crops), and a detection-only context.
  * usage: test_pipeline WEIGHTS DETECTOR PHOTO... */
 #include <math.h>
 #include <stb_image.h>
@@ -80,6 +80,65 @@ static int same_faces(const lnl_face_analysis *a, int n, const lnl_face_analysis
   return 1;
 }
 
+/* The crops lnl_analyze_with_crops hands out, kept. */
+#define MAX_CROPS 64
+typedef struct crop_log {
+  uint8_t *rgb[MAX_CROPS];
+  int side[MAX_CROPS], calls[MAX_CROPS], out_of_range;
+} crop_log;
+
+static void keep_crop(void *user, int face, const uint8_t *rgb, int side) {
+  crop_log *c = user;
+  if (face < 0 || face >= MAX_CROPS || side < 1) {
+    c->out_of_range++;
+    return;
+  }
+  c->calls[face]++;
+  c->side[face] = side;
+  free(c->rgb[face]);
+  c->rgb[face] = malloc((size_t)side * side * 3);
+  memcpy(c->rgb[face], rgb, (size_t)side * side * 3);
+}
+
+/* lnl_analyze_with_crops: the same results as lnl_analyze, and face i's crop handed out once,
+ * the very crop lnl_align cuts for it, whose classification gives its result. */
+static void test_crops(const lnl_model *model, lnl_context *ctx, const lnl_detector *det,
+                       const lnl_image *img, const lnl_detect_options *opt,
+                       const lnl_face_analysis *mem, int n, const char *path) {
+  crop_log log = {{NULL}, {0}, {0}, 0};
+  lnl_face_analysis *got = NULL;
+  int m = -1;
+  lnl_error err = {0};
+  CHECK(lnl_analyze_with_crops(ctx, det, img, opt, keep_crop, &log, &got, &m, &err) == LNL_OK);
+  CHECK_MSG(same_faces(mem, n, got, m), "%s: with crops, other results", path);
+  CHECK(log.out_of_range == 0);
+  int side = lnl_model_crop_side(model);
+  uint8_t *want = malloc((size_t)side * side * 3);
+  lnl_context *one = NULL;
+  CHECK(lnl_context_new(model, 1, &one, &err) == LNL_OK);
+  for (int i = 0; i < m && i < MAX_CROPS; i++) {
+    float t[6];
+    CHECK_MSG(log.calls[i] == 1 && log.side[i] == side, "%s face %d: %d crops of side %d", path, i,
+              log.calls[i], log.side[i]);
+    if (log.calls[i] != 1) continue;
+    CHECK(lnl_align(model, img, &got[i].face, want, t, &err) == LNL_OK);
+    CHECK_MSG(memcmp(want, log.rgb[i], (size_t)side * side * 3) == 0,
+              "%s face %d: the crop handed out is not lnl_align's", path, i);
+    lnl_image crop = {log.rgb[i], side, side, (size_t)side * 3};
+    lnl_result r;
+    CHECK(lnl_classify(one, &crop, 1, &r, &err) == LNL_OK);
+    CHECK_MSG(r.label == got[i].expression.label &&
+                  max_abs_diff(r.probs, got[i].expression.probs,
+                               (size_t)lnl_model_num_classes(model)) < 1e-5,
+              "%s face %d: its crop classifies otherwise", path, i);
+  }
+  for (int i = m; i < MAX_CROPS; i++) CHECK(log.calls[i] == 0);
+  for (int i = 0; i < MAX_CROPS; i++) free(log.rgb[i]);
+  lnl_context_free(one);
+  free(want);
+  free(got);
+}
+
 static float iou(lnl_rect a, lnl_rect b) {
   float x0 = fmaxf(a.x, b.x), y0 = fmaxf(a.y, b.y);
   float x1 = fminf(a.x + a.w, b.x + b.w), y1 = fminf(a.y + a.h, b.y + b.h);
@@ -87,7 +146,8 @@ static float iou(lnl_rect a, lnl_rect b) {
   return inter / (a.w * a.h + b.w * b.h - inter);
 }
 
-static void test_photo(lnl_context *ctx, const lnl_detector *det, const char *path) {
+static void test_photo(const lnl_model *model, lnl_context *ctx, const lnl_detector *det,
+                       const char *path) {
   int w, h, ch;
   uint8_t *px = stbi_load(path, &w, &h, &ch, 3);
   CHECK_MSG(px != NULL, "%s", path);
@@ -112,6 +172,7 @@ static void test_photo(lnl_context *ctx, const lnl_detector *det, const char *pa
         log.stage_calls[LNL_STAGE_CLASSIFY] >= m);
   int detect_calls = log.stage_calls[LNL_STAGE_DETECT];
   free(got);
+  test_crops(model, ctx, det, &t.img, &opt, mem, n, path);
 
   /* cancel at each step: before reading, after the first detector pass (mid-detection), at
    * the first face; the call returns LNL_ERR_CANCELLED at once, with nothing */
@@ -200,7 +261,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", err.message);
     return 1;
   }
-  for (int i = 3; i < argc; i++) test_photo(ctx, det, argv[i]);
+  for (int i = 3; i < argc; i++) test_photo(model, ctx, det, argv[i]);
 
   /* a context without a model only detects, on its threads: the faces lnl_detect finds */
   {

@@ -232,6 +232,15 @@ lnl_status lnl_analyze(lnl_context *ctx, const lnl_detector *det, const lnl_imag
                        const lnl_detect_options *opt, lnl_face_analysis **out, int *count,
                        lnl_error *err);
 
+/* lnl_analyze that also hands each face's aligned crop, the very pixels it is classified
+ * from, to crop(user, i, rgb, side): face i of *out, rgb side x side RGB (side =
+ * lnl_model_crop_side), valid during that call only; called as each face is aligned, before
+ * the faces are classified (a call that fails later may have handed some). */
+lnl_status lnl_analyze_with_crops(lnl_context *ctx, const lnl_detector *det, const lnl_image *img,
+                                  const lnl_detect_options *opt,
+                                  void (*crop)(void *user, int face, const uint8_t *rgb, int side),
+                                  void *user, lnl_face_analysis **out, int *count, lnl_error *err);
+
 /* ---- The face pipeline on an image source ------------------------------ */
 
 /* An image the engine reads itself, in parts, each at the resolution its step needs: so a

@@ -1,6 +1,7 @@
 ; Script-Fu test of aborted runs of plug-in-lnlfer, loaded after common.scm; run-gimp-tests.sh
-; sets LNLFER_TEST_CANCEL (the analysis is cancelled while the detector runs) or
-; LNLFER_TEST_FAIL_ANNOTATION (the annotation fails when all but the selection is made). The
+; runs it with the plug-in's test build (plugin/testing.c) and sets LNLFER_TEST_CANCEL (the
+; engine's progress callback stops the analysis while the detector runs) or
+; LNLFER_TEST_FAIL_ANNOTATION (selecting the faces, the annotation's last step, fails). The
 ; call is cancelled (GIMP_PDB_CANCEL, which Script-Fu does not raise as an error: no results
 ; then) or fails, and the image is left as it was: no layer group, no parasite, the
 ; selection kept.

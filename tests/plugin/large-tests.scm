@@ -2,7 +2,7 @@
 ; 30000 by default): the portrait scaled to 2048 x 2048 (a face about 420 pixels wide) pasted
 ; into a white large-side x large-side layer. The plug-in detects on a copy downscaled to
 ; 4096 pixels and classifies the face from a patch read again at full resolution; the runner
-; checks its peak memory (LNLFER_REPORT_MEMORY) and the time taken.
+; checks its peak memory (the test build of the plug-in reports it) and the time taken.
 (let* ((src (load-image astronaut))
        (img (car (gimp-image-new large-side large-side RGB)))
        (bg (car (gimp-layer-new img "background" large-side large-side RGB-IMAGE 100

@@ -39,6 +39,7 @@ if ! command -v gimp-console-3.0 >/dev/null; then
   exit 77
 fi
 [ -x "$BUILD/plugin/lnlfer" ] || { echo "FAIL: $BUILD/plugin/lnlfer not built"; exit 1; }
+[ -x "$BUILD/plugin/lnlfer-testing" ] || { echo "FAIL: $BUILD/plugin/lnlfer-testing not built"; exit 1; }
 
 rm -rf "$OUT"
 mkdir -p "$OUT/logs"
@@ -59,12 +60,13 @@ fail() { FAILS=$((FAILS + 1)); echo "FAIL $*"; }
 # install has them (plug-ins/lnlfer/weights, help, lnlfer.png; here links to the source tree's:
 # the plug-in has no build-tree path compiled in). Profiles after the
 # first are copies of it, so that GIMP does not query all its plug-ins again (minutes on a
-# busy machine), only lnlfer, whose copy is newer.
-new_profile() { # DIR
+# busy machine), only lnlfer, whose copy is newer. BINARY (default the shipped plug-in) is
+# what is installed as plug-ins/lnlfer/lnlfer.
+new_profile() { # DIR [BINARY]
   if [ "$1" != "$WORK/profile" ] && [ -d "$WORK/profile" ]; then cp -a "$WORK/profile" "$1"; fi
   mkdir -p "$1/plug-ins/lnlfer"
   rm -rf "$1/plug-ins/lnlfer/locale"
-  cp "$BUILD/plugin/lnlfer" "$1/plug-ins/lnlfer/lnlfer"
+  cp "${2:-$BUILD/plugin/lnlfer}" "$1/plug-ins/lnlfer/lnlfer"
   ln -sfn "$SRC/weights" "$1/plug-ins/lnlfer/weights"
   ln -sfn "$SRC/data/help" "$1/plug-ins/lnlfer/help"
   ln -sfn "$SRC/data/lnlfer.png" "$1/plug-ins/lnlfer/lnlfer.png"
@@ -79,13 +81,14 @@ new_profile() { # DIR
 new_profile "$WORK/profile"
 
 # gimp_batch LOG INTERPRETER COMMAND...: gimp-console-3.0 with each COMMAND as a -b; without
-# fonts (faster) unless FONTS=1 (text layers need them).
+# fonts (faster) unless FONTS=1 (text layers need them); in the profile $PROFILE (default
+# the shipped plug-in's).
 gimp_batch() {
   log=$1 interp=$2
   shift 2
   for cmd in "$@"; do set -- "$@" -b "$cmd"; shift; done
   [ "${FONTS:-0}" = 1 ] || set -- --no-fonts "$@"
-  GIMP3_DIRECTORY=$WORK/profile timeout "$TIMEOUT" gimp-console-3.0 -i \
+  GIMP3_DIRECTORY=${PROFILE:-$WORK/profile} timeout "$TIMEOUT" gimp-console-3.0 -i \
     --batch-interpreter="$interp" "$@" --quit >"$log" 2>&1
 }
 
@@ -207,10 +210,15 @@ for case in "LNLFER_WEIGHTS=$WORK/missing.safetensors:Cannot load the expression
   else fail "$name: no \"$expected\" in $log"; fi
 done
 
+# The test build of the plug-in (plugin/testing.c: the shipped plug-in's objects, with a
+# cancel through the engine's progress callback, a failing selection and its peak memory
+# printed) in a profile of its own, for the huge image and the aborted runs.
+new_profile "$WORK/profile-testing" "$BUILD/plugin/lnlfer-testing"
+
 LARGE_SIDE=${LNLFER_GIMP_LARGE_SIDE:-30000}
 echo "== a huge image: ${LARGE_SIDE} x ${LARGE_SIDE}"
 # Peak resident memory (MB) of GIMP and of the plug-in, polled every second from the process
-# tree under the batch run (the plug-in also reports its own peak: LNLFER_REPORT_MEMORY).
+# tree under the batch run (the test build also reports its own peak).
 tree_rss() { # ROOT_PID: "gimp_kB plugin_kB" of its descendants now
   ps -e -o pid=,ppid=,rss=,comm= | awk -v root="$1" '
     { parent[$1] = $2; rss[$1] = $3; comm[$1] = $4 }
@@ -226,7 +234,7 @@ tree_rss() { # ROOT_PID: "gimp_kB plugin_kB" of its descendants now
     }'
 }
 start=$(date +%s)
-(export LNLFER_REPORT_MEMORY=1
+(export PROFILE=$WORK/profile-testing
   gimp_batch "$OUT/logs/large.log" plug-in-script-fu-eval \
     "(define large-side $LARGE_SIDE) $scm_prelude (load \"$HERE/large-tests.scm\")") &
 batch=$!
@@ -251,7 +259,7 @@ fi
 echo "== aborted runs leave the image as it was"
 for setting in LNLFER_TEST_CANCEL=1 LNLFER_TEST_FAIL_ANNOTATION=1; do
   log=$OUT/logs/abort-${setting%%=*}.log
-  (export "${setting?}"
+  (export "${setting?}" PROFILE=$WORK/profile-testing
     gimp_batch "$log" plug-in-script-fu-eval "$scm_prelude (load \"$HERE/abort-tests.scm\")")
   collect "$log" ABORT-TESTS-DONE
 done

@@ -193,7 +193,10 @@ def check_outputs(module, onnx_path, cfg, lnlfer, weights, tmp):
         files.append(path)
         inputs.append(preprocess(img, cfg))
     tp, tw = torch_run(module, np.stack(inputs))
-    out = run_lnlfer([lnlfer, "classify", "--format", "csv", "--weights", weights, *files])
+    # --align off: the crops are the network's inputs as they are (the shipped weights'
+    # default, --align auto, would find and align the face in each crop first)
+    out = run_lnlfer([lnlfer, "classify", "--align", "off", "--format", "csv", "--weights", weights,
+                      *files])
     rows = {r["file"]: r for r in csv.DictReader(out.splitlines())}
     classes = cfg["classes"]
     ep = np.array([[float(rows[f][k]) for k in classes] for f in files])
