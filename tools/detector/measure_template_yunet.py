@@ -53,7 +53,8 @@ def four(points5):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("data", nargs="?", default=os.path.join(HERE, "..", "..", "..", "shared", "data"))
+    p.add_argument("data", nargs="?",
+                   default=os.path.join(HERE, "..", "..", "..", "shared", "data"))
     p.add_argument("--per-dataset", type=int, default=700)
     p.add_argument("--model", default=DEFAULT_MODEL)
     p.add_argument("--min-score", type=float, default=0.3)

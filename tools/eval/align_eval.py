@@ -18,6 +18,12 @@ along the known paste transform ("re-cut": the canvas's resampling only, no dete
 alignment) and classified, and the pipeline's accuracy on the faces it found is given
 apart from the misses.
 
+With --ort-detector YUNET.onnx (run where onnxruntime is, e.g. the Debian 13 root of
+scripts/trixie-root) the faces are found by YuNet under ONNX Runtime with the multi-scale plan
+of tools/detector/README.md, aligned in Python exactly as engine/lnl_align.c aligns (to
+--template, default weights/align-template-yunet.json's "rafdb" points) and classified by
+`lnlfer classify --align off`: the engine's YuNet pipeline measured before it exists.
+
 The detector and the canvases do not depend on the expression weights, so a rerun with new
 weights measures the same faces (fixed seed). Most of the time goes to `lnlfer analyze`
 (detection on the canvases); --jobs runs that many lnlfer processes at once.
