@@ -18,6 +18,12 @@ along the known paste transform ("re-cut": the canvas's resampling only, no dete
 alignment) and classified, and the pipeline's accuracy on the faces it found is given
 apart from the misses.
 
+With --ort-detector YUNET.onnx (run where onnxruntime is, e.g. the Debian 13 root of
+scripts/trixie-root) the faces are found by YuNet under ONNX Runtime with the multi-scale plan
+of tools/detector/README.md, aligned in Python exactly as engine/lnl_align.c aligns (to
+--template, default weights/align-template-yunet.json's "rafdb" points) and classified by
+`lnlfer classify --align off`: the engine's YuNet pipeline measured before it exists.
+
 The detector and the canvases do not depend on the expression weights, so a rerun with new
 weights measures the same faces (fixed seed). Most of the time goes to `lnlfer analyze`
 (detection on the canvases); --jobs runs that many lnlfer processes at once.
@@ -104,6 +110,86 @@ def run_lnlfer(lnlfer, command, files, extra, jobs=1):
     return {entry["file"]: entry for entries in results for entry in entries}
 
 
+def fit_transform(points, template, side):
+    """lnl_align_transform (engine/lnl_align.c): least-squares similarity taking the template
+    (crop fractions x side) onto the landmarks; (6,) crop -> image affine."""
+    t = np.asarray(template, np.float64) * side
+    q = np.asarray(points, np.float64)
+    tc, qc = t - t.mean(0), q - q.mean(0)
+    den = (tc ** 2).sum()
+    a = (tc[:, 0] * qc[:, 0] + tc[:, 1] * qc[:, 1]).sum() / den
+    b = (tc[:, 0] * qc[:, 1] - tc[:, 1] * qc[:, 0]).sum() / den
+    pu, pv = t.mean(0)
+    qx, qy = q.mean(0)
+    return np.array([a, -b, qx - (a * pu - b * pv), b, a, qy - (b * pu + a * pv)])
+
+
+def align_crop(img, m, side):
+    """lnl_align_crop (engine/lnl_align.c): n x n supersampled bilinear samples (pixel
+    centres at +0.5, edges repeated), n = ceil(scale) clamped to 1..8, rounded to 0..255."""
+    a = np.asarray(img, np.float32)
+    h, w = a.shape[:2]
+    scale = math.hypot(m[0], m[3])
+    n = min(8, max(1, math.ceil(scale))) if scale > 1 else 1
+    sub = (np.arange(n) + 0.5) / n
+    cu = (np.arange(side)[:, None] + sub[None, :]).reshape(-1)  # side * n
+    U, V = np.meshgrid(cu, cu)  # rows: v, columns: u
+    x = m[0] * U + m[1] * V + m[2] - 0.5
+    y = m[3] * U + m[4] * V + m[5] - 0.5
+    x, y = np.clip(x, 0, w - 1), np.clip(y, 0, h - 1)
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    fx, fy = (x - x0)[..., None], (y - y0)[..., None]
+    top = a[y0, x0] * (1 - fx) + a[y0, x1] * fx
+    bot = a[y1, x0] * (1 - fx) + a[y1, x1] * fx
+    v = top * (1 - fy) + bot * fy
+    v = v.reshape(side, n, side, n, 3).mean(axis=(1, 3))
+    return Image.fromarray(np.clip(v + 0.5, 0, 255).astype(np.uint8))
+
+
+def ort_analyze(canvases, truth, args, tmp, extra):
+    """`lnlfer analyze` with YuNet under ONNX Runtime (tools/detector/yunet_ort.py, the
+    multi-scale plan) instead of the engine's detector: the face nearest the pasted one (as
+    below) is aligned in Python with --template's points (its "template" or --template-key)
+    exactly as the engine aligns, and classified by `lnlfer classify --align off`.
+    Returns analyze's JSON records, with that face only."""
+    sys.path.insert(0, os.path.join(ROOT, "tools", "detector"))
+    from multiscale import detect
+    from yunet_ort import session
+    with open(args.template) as f:
+        template = json.load(f)[args.template_key]["points"]
+    sess = session(args.ort_detector, 1)
+    side = 96  # lnl_model_crop_side: twice the network's 48 px input
+    picked, crops = {}, []
+    for k, (canvas, (cx, cy, fside)) in enumerate(zip(canvases, truth)):
+        img = Image.open(canvas).convert("RGB")
+        dets = detect(sess, img, args.ort_threshold)
+        best = None
+        for d in dets:
+            dd = np.hypot(d[0] + d[2] / 2 - cx, d[1] + d[3] / 2 - cy)
+            if dd < fside / 2 and (best is None or dd < best[0]):
+                best = (dd, d)
+        if best is None:
+            picked[canvas] = None
+            continue
+        lm5 = best[1][5:15].reshape(5, 2)
+        lm4 = np.concatenate([lm5[:3], lm5[3:5].mean(0, keepdims=True)])
+        out = canvas[:-4] + "-ort-crop.png"
+        align_crop(img, fit_transform(lm4, template, side), side).save(out)
+        picked[canvas] = (best[1], out)
+        crops.append(out)
+    probs = run_lnlfer(args.lnlfer, "classify", crops, extra + ["--align", "off"], args.jobs)
+    found = {}
+    for canvas in canvases:
+        if picked[canvas] is None:
+            found[canvas] = {"faces": []}
+            continue
+        d, out = picked[canvas]
+        found[canvas] = {"faces": [{"box": [float(v) for v in d[:4]], "score": float(d[4]),
+                                    "probabilities": probs[out]["probabilities"]}]}
+    return found
+
+
 def evaluate_set(name, items, scored, args, rng, tmp, network_crop=None):
     """network_crop: {pasted image: the crop `classify` gets for the direct accuracy}, for
     sets whose images are not in the network's crop convention; default the image itself."""
@@ -132,7 +218,10 @@ def evaluate_set(name, items, scored, args, rng, tmp, network_crop=None):
     crops = run_lnlfer(args.lnlfer, "classify", [network_crop.get(p, p) for p, _ in items], extra,
                        args.jobs)
     recut_probs = run_lnlfer(args.lnlfer, "classify", recuts, extra, args.jobs)
-    found = run_lnlfer(args.lnlfer, "analyze", canvases, extra, args.jobs)
+    if args.ort_detector:
+        found = ort_analyze(canvases, truth, args, tmp, extra)
+    else:
+        found = run_lnlfer(args.lnlfer, "analyze", canvases, extra, args.jobs)
     idx = [CLASSES.index(c) for c in scored]
 
     def pick(probs):
@@ -199,6 +288,16 @@ def main():
                    help="with --keep: write the canvases and stop (for tools/detector)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="lnlfer processes run at once (default: the number of CPUs)")
+    p.add_argument("--ort-detector", metavar="ONNX",
+                   help="detect with this YuNet ONNX model under ONNX Runtime and align in Python "
+                   "(needs onnxruntime; see ort_analyze) instead of `lnlfer analyze`")
+    p.add_argument("--template", default=os.path.join(ROOT, "weights", "align-template-yunet.json"),
+                   help="with --ort-detector: alignment template JSON (default: %(default)s)")
+    p.add_argument("--template-key", default="rafdb",
+                   help="with --ort-detector: which points of --template (default: %(default)s, "
+                   "as the shipped recipe's template \"rafdb\")")
+    p.add_argument("--ort-threshold", type=float, default=0.6,
+                   help="with --ort-detector: lowest detection score (default: %(default)s)")
     args = p.parse_args()
     rng = np.random.default_rng(args.seed)
     fer, fer_scored = ferplus_items(os.path.join(args.data, "ferplus", "valid"))
