@@ -346,11 +346,41 @@ static void expect_from_pass(const lnl_detector *det, const lnl_image *img, int 
   free(b);
 }
 
+/* The hook is asked before each pass, (0, 2) then (1, 2); cancelling the second pass stops
+ * the detection with no faces. */
+typedef struct hook_log {
+  int calls, done[4], total[4], cancel_at;
+} hook_log;
+
+static int log_pass(void *user, int done, int total) {
+  hook_log *l = user;
+  if (l->calls < 4) l->done[l->calls] = done, l->total[l->calls] = total;
+  l->calls++;
+  return done == l->cancel_at;
+}
+
+static void test_hook(const lnl_detector *det, const lnl_image *img) {
+  lnl_parallel one = {.threads = 1};
+  lnl_error err = {0};
+  lnl_face *f = NULL;
+  int n = 0;
+  hook_log l = {.cancel_at = -1};
+  lnl_detect_hook hook = {log_pass, &l};
+  CHECK(lnl_detect_on(det, img, NULL, &one, &hook, &f, &n, &err) == LNL_OK && n == 1);
+  CHECK(l.calls == 2 && l.done[0] == 0 && l.done[1] == 1 && l.total[0] == 2 && l.total[1] == 2);
+  free(f);
+  f = NULL;
+  l = (hook_log){.cancel_at = 1};
+  CHECK(lnl_detect_on(det, img, NULL, &one, &hook, &f, &n, &err) == LNL_ERR_CANCELLED);
+  CHECK(l.calls == 2 && !f && n == 0);
+}
+
 static void test_keep_rule(const lnl_detector *det) {
   int w, h;
   uint8_t *px = load_photo("tests/data/astronaut.png", NULL, &w, &h);
   lnl_image img = {px, w, h, (size_t)w * 3};
   expect_from_pass(det, &img, 0, 1);
+  test_hook(det, &img);
   int W = 3 * w, H = 3 * h;
   uint8_t *big = malloc((size_t)W * H * 3);
   for (int yy = 0; yy < H; yy++)
