@@ -1,7 +1,8 @@
 /* YuNet-n in the engine against ONNX Runtime 1.21 (tests/data/yunet-golden.json, written by
  * tools/detector/yunet_reference.py): the network's twelve head outputs on a 128 x 96 photo
  * crop, and the decoded faces (score, box, five landmarks, after NMS) on photos of four
- * sizes; then the NMS, the landmark order, the downscaled pass and bad input.
+ * sizes; then the NMS, the landmark order, the downscaled pass, bad input and the
+ * multi-scale plan (its passes as multiscale.py plans them, the keep rule by width, the hook).
  * usage: test_yunet YUNET GOLDEN_JSON SOURCE_ROOT
  *
  * Tolerances. Raw outputs: the engine sums the convolutions in another order than ONNX
@@ -160,7 +161,7 @@ static void test_nms(void) {
 
 /* The astronaut: one face, landmarks in OpenCV's order (the person's right eye and mouth
  * corner on the image's left, the nose between and below the eyes); downscaled passes
- * (max_side) find it at the same place; one pass; cancellation and bad images. */
+ * (max_side) find it at the same place; two passes; cancellation and bad images. */
 static void test_astronaut(const lnl_detector *det) {
   int w, h;
   uint8_t *px = load_photo("tests/data/astronaut.png", NULL, &w, &h);
