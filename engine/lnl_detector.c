@@ -476,7 +476,10 @@ static pass_plan plan_passes(const lnl_detector *d, int width, int height,
 int lnl_detect_passes(const lnl_detector *d, int width, int height, const lnl_detect_options *opt) {
   lnl_detect_options defaults;
   lnl_detect_options_init(d, &defaults);
-  if (d->yunet) return 1;
+  if (d->yunet) {
+    lnl_yunet_plan_pass plan[LNL_YUNET_MAX_PASSES];
+    return lnl_yunet_plan(width, height, opt ? opt : &defaults, plan);
+  }
   pass_plan p = plan_passes(d, width, height, opt ? opt : &defaults);
   return 1 + p.nx * p.ny;
 }
@@ -487,8 +490,14 @@ uint64_t lnl_detect_macs(const lnl_detector *d, int width, int height,
   lnl_detect_options_init(d, &defaults);
   if (!opt) opt = &defaults;
   if (width < 1 || height < 1) return 0;
-  if (d->yunet)
-    return lnl_yunet_pass_macs(d->yunet, width, height, lnl_yunet_pass_scale(width, height, opt));
+  if (d->yunet) {
+    lnl_yunet_plan_pass plan[LNL_YUNET_MAX_PASSES];
+    int passes = lnl_yunet_plan(width, height, opt, plan);
+    uint64_t macs = 0;
+    for (int i = 0; i < passes; i++)
+      macs += lnl_yunet_pass_macs(d->yunet, width, height, plan[i].scale);
+    return macs;
+  }
   return (uint64_t)lnl_detect_passes(d, width, height, opt) * d->graph.macs;
 }
 

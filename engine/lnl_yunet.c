@@ -392,11 +392,21 @@ int lnl_yunet_nms(lnl_face *faces, int count, float thr) {
   return kept;
 }
 
-double lnl_yunet_pass_scale(int width, int height, const lnl_detect_options *opt) {
-  int longer = width > height ? width : height;
-  int limit = LNL_YUNET_MAX_SIDE;
-  if (opt->max_side > 0 && opt->max_side < limit) limit = opt->max_side;
-  return longer > limit ? (double)limit / longer : 1.0;
+int lnl_yunet_plan(int width, int height, const lnl_detect_options *opt,
+                   lnl_yunet_plan_pass pass[LNL_YUNET_MAX_PASSES]) {
+  /* the same arithmetic as multiscale.py (native_scale, plan), so the scales agree exactly */
+  double mp = (double)width * height / 1e6, cap_mp = LNL_YUNET_CAP_PIXELS / 1e6;
+  double s = mp <= cap_mp ? 1.0 : sqrt(cap_mp / mp);
+  int longer = width > height ? width : height, shorter = width < height ? width : height;
+  if (opt && opt->max_side > 0 && longer * s > opt->max_side) s = (double)opt->max_side / longer;
+  if (shorter * s / LNL_YUNET_DOWN < LNL_YUNET_MIN_SIDE) {
+    pass[0] = (lnl_yunet_plan_pass){s, 0.0, INFINITY};
+    return 1;
+  }
+  pass[0] = (lnl_yunet_plan_pass){s, 0.0, LNL_YUNET_NATIVE_MAX / s};
+  pass[1] =
+      (lnl_yunet_plan_pass){s / LNL_YUNET_DOWN, LNL_YUNET_DOWN_MIN * LNL_YUNET_DOWN / s, INFINITY};
+  return 2;
 }
 
 uint64_t lnl_yunet_pass_macs(const lnl_yunet *y, int width, int height, double scale) {
@@ -413,30 +423,51 @@ uint64_t lnl_yunet_pass_macs(const lnl_yunet *y, int width, int height, double s
 lnl_status lnl_yunet_detect(const lnl_yunet *y, const lnl_image *img, const lnl_detect_options *opt,
                             lnl_parallel *par, const lnl_detect_hook *hook, lnl_face **faces,
                             int *count, lnl_error *err) {
-  double scale = lnl_yunet_pass_scale(img->width, img->height, opt);
-  if (hook && hook->pass && hook->pass(hook->user, 0, 1) != 0)
-    return lnl_fail(err, LNL_ERR_CANCELLED, "the face detection was cancelled");
-  lnl_face *found = NULL;
-  int n = 0;
-  lnl_yunet_window win = {0, 0, img->width, img->height, scale};
-  lnl_status s = lnl_yunet_pass(y, img, &win, opt->score_threshold, par, NULL, &found, &n, err);
-  if (s) return s;
+  *faces = NULL;
+  *count = 0;
+  lnl_yunet_plan_pass plan[LNL_YUNET_MAX_PASSES];
+  int passes = lnl_yunet_plan(img->width, img->height, opt, plan);
+  lnl_yunet_workspace ws = {0}; /* the second pass reuses the first's buffers */
+  face_list all = {0};
+  lnl_status s = LNL_OK;
+  for (int p = 0; p < passes && !s; p++) {
+    if (hook && hook->pass && hook->pass(hook->user, p, passes) != 0) {
+      s = lnl_fail(err, LNL_ERR_CANCELLED, "the face detection was cancelled");
+      break;
+    }
+    lnl_face *found = NULL;
+    int n = 0;
+    lnl_yunet_window win = {0, 0, img->width, img->height, plan[p].scale};
+    s = lnl_yunet_pass(y, img, &win, opt->score_threshold, par, &ws, &found, &n, err);
+    for (int i = 0; i < n && !s; i++) {
+      double w = found[i].box.w;
+      if (w >= plan[p].min_width && w < plan[p].max_width && !push(&all, &found[i]))
+        s = lnl_fail(err, LNL_ERR_MEMORY, "out of memory collecting detections");
+    }
+    free(found);
+  }
+  lnl_yunet_workspace_free(&ws);
+  if (s) {
+    free(all.items);
+    return s;
+  }
+  int n = all.count;
   if (n > MAX_CANDIDATES) { /* bounded NMS work: the most confident */
-    qsort(found, (size_t)n, sizeof *found, by_score);
+    qsort(all.items, (size_t)n, sizeof *all.items, by_score);
     n = MAX_CANDIDATES;
   }
-  n = lnl_yunet_nms(found, n, opt->nms_iou);
+  n = lnl_yunet_nms(all.items, n, opt->nms_iou);
   int kept = 0;
   for (int i = 0; i < n; i++) {
-    if (found[i].box.w < (float)opt->min_face_size) continue;
+    if (all.items[i].box.w < (float)opt->min_face_size) continue;
     if (opt->max_faces && kept == opt->max_faces) break;
-    found[kept++] = found[i];
+    all.items[kept++] = all.items[i];
   }
   if (kept == 0) {
-    free(found);
-    found = NULL;
+    free(all.items);
+    all.items = NULL;
   }
-  *faces = found;
+  *faces = all.items;
   *count = kept;
   return LNL_OK;
 }

@@ -12,9 +12,18 @@
 #include "lnl_graph.h"
 #include "lnl_safetensors.h"
 
-/* A pass never looks at more than this many pixels along the longer side: larger images
- * are downscaled to it (bounded time and memory; the multi-scale plan comes on top). */
-#define LNL_YUNET_MAX_SIDE 1920
+/* The multi-scale plan (tools/detector/README.md, "Multi-scale plan"; multiscale.py is its
+ * Python reference): a first pass at scale s = 1, or sqrt(6 MP / (W H)) for an image above
+ * 6 megapixels (bounded time and memory whatever the image's size), keeping boxes narrower
+ * than 192 of its own pixels; a second pass at s / 4 keeping boxes at least 24 of its own
+ * pixels wide, skipped (the first then keeps every width) when its shorter side would be
+ * under 64 pixels; one NMS over what both keep. */
+#define LNL_YUNET_CAP_PIXELS 6e6
+#define LNL_YUNET_DOWN 4
+#define LNL_YUNET_NATIVE_MAX 192.0
+#define LNL_YUNET_DOWN_MIN 24.0
+#define LNL_YUNET_MIN_SIDE 64
+#define LNL_YUNET_MAX_PASSES 2
 
 typedef struct lnl_yunet lnl_yunet;
 
@@ -74,14 +83,23 @@ lnl_status lnl_yunet_pass(const lnl_yunet *y, const lnl_image *img, const lnl_yu
  * better kept one by an IoU above `iou`. Returns how many are kept (at the front). */
 int lnl_yunet_nms(lnl_face *faces, int count, float iou);
 
-/* The scale lnl_yunet_detect's pass looks at the image with (network pixels per image
- * pixel: 1, or less for an image whose longer side exceeds the limits), and the
- * multiply-adds of that pass (0 when it would be refused). */
-double lnl_yunet_pass_scale(int width, int height, const lnl_detect_options *opt);
+/* One pass of the plan: its scale (network pixels per image pixel) and the box widths, in
+ * image pixels, that it keeps (min_width <= w < max_width; max_width may be INFINITY). */
+typedef struct lnl_yunet_plan_pass {
+  double scale, min_width, max_width;
+} lnl_yunet_plan_pass;
+
+/* The plan's passes for a width x height image (returns how many: 1 or 2). opt->max_side
+ * (when > 0; opt may be NULL) further caps the first pass's longer side, as for every
+ * detector. */
+int lnl_yunet_plan(int width, int height, const lnl_detect_options *opt,
+                   lnl_yunet_plan_pass pass[LNL_YUNET_MAX_PASSES]);
+
+/* The multiply-adds of one pass of the image at `scale` (0 when it would be refused). */
 uint64_t lnl_yunet_pass_macs(const lnl_yunet *y, int width, int height, double scale);
 
-/* lnl_detect_on for this kind: one pass, the image downscaled when its longer side exceeds
- * LNL_YUNET_MAX_SIDE or opt->max_side. */
+/* lnl_detect_on for this kind: the plan's passes (hook asked before each), the boxes each
+ * keeps by width, one NMS, then opt's min_face_size and max_faces. */
 lnl_status lnl_yunet_detect(const lnl_yunet *y, const lnl_image *img, const lnl_detect_options *opt,
                             lnl_parallel *par, const lnl_detect_hook *hook, lnl_face **faces,
                             int *count, lnl_error *err);
